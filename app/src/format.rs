@@ -1,0 +1,74 @@
+//! Number formatting for the UI: stable widths, thousands separators.
+
+/// `1234567` → `"1,234,567"`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A rate with a thousands separator and no decimals (`12,345`), or one decimal under 10.
+pub fn rate(x: f64) -> String {
+    if !x.is_finite() || x <= 0.0 {
+        return "0".into();
+    }
+    if x < 10.0 {
+        return format!("{x:.1}");
+    }
+    count(x.round() as u64)
+}
+
+/// A percentage with one decimal.
+pub fn pct(x: f64) -> String {
+    if x.is_finite() { format!("{x:.1}") } else { "0.0".into() }
+}
+
+/// A measured value with up to one decimal.
+pub fn value(x: f64) -> String {
+    format!("{x:.1}")
+}
+
+/// Uptime as `1h 02m 03s`, `2m 03s` or `3.4s`.
+pub fn uptime(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{:.1}s", ms as f64 / 1000.0),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m {:02}s", s / 3600, (s / 60) % 60, s % 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_get_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_000), "1,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn rates_and_percentages() {
+        assert_eq!(rate(0.0), "0");
+        assert_eq!(rate(f64::NAN), "0");
+        assert_eq!(rate(2.35), "2.4");
+        assert_eq!(rate(12_345.6), "12,346");
+        assert_eq!(pct(12.345), "12.3");
+    }
+
+    #[test]
+    fn uptime_forms() {
+        assert_eq!(uptime(3_400), "3.4s");
+        assert_eq!(uptime(123_000), "2m 03s");
+        assert_eq!(uptime(3_723_000), "1h 02m 03s");
+    }
+}

@@ -1,0 +1,8 @@
+//! Wire types shared by the server and the browser: what is published, and what the live
+//! stream carries. Both sides compile this module, so a field renamed here is renamed everywhere.
+
+mod reading;
+mod stats;
+
+pub use reading::{Kind, ReadingError, SensorReading};
+pub use stats::{KindAggregate, ReasonCount, StatsSnapshot};

@@ -1,0 +1,5 @@
+//! Routed pages.
+
+mod home;
+
+pub use home::HomePage;

@@ -1,0 +1,148 @@
+//! The HTTP API: `POST /api/events`, `GET /api/stats`, `GET /healthz`. Every error is a JSON
+//! `{"error": "..."}` with a 4xx/5xx status; nothing here panics on input.
+
+use crate::ingest::IngestError;
+use crate::state::AppState;
+use app::model::{SensorReading, StatsSnapshot};
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::json;
+
+/// Largest request body `POST /api/events` accepts.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Why a request was refused; each maps to one status code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("body is larger than {MAX_BODY} bytes")]
+    TooLarge,
+    #[error("could not read the body: {0}")]
+    Body(String),
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unavailable(#[from] IngestError),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Body(_) | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::TooLarge } else { ApiError::Body(r.body_text()) }
+    }
+}
+
+/// Parses one reading or a JSON array of them, naming the failing field on a shape error
+/// (e.g. `[2].kind: unknown variant "wind"`).
+pub fn parse_readings(body: &[u8]) -> Result<Vec<SensorReading>, ApiError> {
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = if is_array {
+        serde_path_to_error::deserialize::<_, Vec<SensorReading>>(&mut de)
+    } else {
+        serde_path_to_error::deserialize::<_, SensorReading>(&mut de).map(|r| vec![r])
+    };
+    let readings = parsed.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_data() {
+            let at = if path == "." { String::new() } else { format!("{path}: ") };
+            ApiError::Invalid(format!("{at}{inner}"))
+        } else {
+            ApiError::Malformed(inner.to_string())
+        }
+    })?;
+    de.end().map_err(|e| ApiError::Malformed(e.to_string()))?;
+    for (i, r) in readings.iter().enumerate() {
+        r.check_shape().map_err(|e| {
+            ApiError::Invalid(if is_array { format!("[{i}].{e}") } else { e.to_string() })
+        })?;
+    }
+    Ok(readings)
+}
+
+/// `POST /api/events`: 202 `{"accepted": n}`. Out-of-range values are accepted here and fail in
+/// the pipeline, with their reason.
+pub async fn post_events(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let readings = parse_readings(&body?)?;
+    let accepted = state.ingest.publish(readings).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response())
+}
+
+/// `GET /api/stats`: the ledger as it is now.
+pub async fn get_stats(State(state): State<AppState>) -> Json<StatsSnapshot> {
+    Json(state.stats.snapshot())
+}
+
+/// Any other `/api/...` path: a JSON 404 rather than the HTML page.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no such endpoint: {}", uri.path()) }))).into_response()
+}
+
+/// `GET /healthz`: 200 while the server is up.
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(body: &str) -> ApiError {
+        parse_readings(body.as_bytes()).expect_err("should be refused")
+    }
+
+    #[test]
+    fn one_or_many() {
+        assert_eq!(parse_readings(br#"{"sensor":"a","kind":"humidity","value":5}"#).expect("one").len(), 1);
+        let many = br#" [{"sensor":"a","kind":"humidity","value":5},{"sensor":"b","kind":"pressure","value":900,"at":1}]"#;
+        assert_eq!(parse_readings(many).expect("two").len(), 2);
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed() {
+        assert!(matches!(err("{\"sensor\":"), ApiError::Malformed(_)));
+        assert!(matches!(err("not json"), ApiError::Malformed(_)));
+        assert!(matches!(err(r#"{"sensor":"a","kind":"humidity","value":5} trailing"#), ApiError::Malformed(_)));
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let e = err(r#"{"kind":"humidity","value":5}"#);
+        assert!(matches!(&e, ApiError::Invalid(m) if m.contains("sensor")), "{e}");
+        let e = err(r#"[{"sensor":"a","kind":"humidity","value":5},{"sensor":"b","kind":"wind","value":1}]"#);
+        assert!(matches!(&e, ApiError::Invalid(m) if m.starts_with("[1].kind")), "{e}");
+        let e = err(r#"{"sensor":"a","kind":"humidity","value":"high"}"#);
+        assert!(matches!(&e, ApiError::Invalid(m) if m.starts_with("value")), "{e}");
+        let e = err(r#"[{"sensor":"","kind":"humidity","value":5}]"#);
+        assert!(matches!(&e, ApiError::Invalid(m) if m.starts_with("[0].sensor")), "{e}");
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(ApiError::TooLarge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(err("{").status(), StatusCode::BAD_REQUEST);
+        assert_eq!(err("{}").status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

@@ -1,0 +1,129 @@
+//! Server settings, read from the environment with defaults that run Pulse embedded on
+//! `127.0.0.1:3000` with nothing else to start.
+
+use crate::pipeline::PipelineConfig;
+use leptos::config::{Env, LeptosOptions};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Everything `run` needs besides a listener.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where to listen (`PULSE_ADDR`, else `LEPTOS_SITE_ADDR`, else `127.0.0.1:3000`).
+    pub addr: SocketAddr,
+    /// Built site: `LEPTOS_SITE_ROOT` (default `target/site`) with the WASM bundle under `pkg`.
+    pub site_root: String,
+    /// `LEPTOS_SITE_PKG_DIR` (default `pkg`).
+    pub site_pkg_dir: String,
+    /// `LEPTOS_OUTPUT_NAME` (default `pulse`): the bundle's file names.
+    pub output_name: String,
+    /// `LEPTOS_ENV` (`DEV` enables cargo-leptos' live reload; default `PROD`).
+    pub env: Env,
+    /// How the pipeline is shaped.
+    pub pipeline: PipelineConfig,
+    /// Longest the pipeline may take to drain on shutdown (`PULSE_DRAIN_TIMEOUT_MS`, default
+    /// 10 000).
+    pub drain_timeout: Duration,
+}
+
+/// A setting that could not be understood; startup stops with this message.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{name}={value:?}: {why}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub why: &'static str,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            site_root: "target/site".into(),
+            site_pkg_dir: "pkg".into(),
+            output_name: "pulse".into(),
+            env: Env::PROD,
+            pipeline: PipelineConfig::default(),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut c = Self::default();
+        if let Some((name, v)) = get("PULSE_ADDR").map(|v| ("PULSE_ADDR", v)).or_else(|| get("LEPTOS_SITE_ADDR").map(|v| ("LEPTOS_SITE_ADDR", v))) {
+            c.addr = v.parse().map_err(|_| ConfigError { name, value: v, why: "expected host:port, e.g. 127.0.0.1:3000" })?;
+        }
+        if let Some(v) = get("LEPTOS_SITE_ROOT") {
+            c.site_root = v;
+        }
+        if let Some(v) = get("LEPTOS_SITE_PKG_DIR") {
+            c.site_pkg_dir = v;
+        }
+        if let Some(v) = get("LEPTOS_OUTPUT_NAME") {
+            c.output_name = v;
+        }
+        if let Some(v) = get("LEPTOS_ENV") {
+            c.env = match v.to_ascii_uppercase().as_str() {
+                "DEV" | "DEVELOPMENT" => Env::DEV,
+                "PROD" | "PRODUCTION" => Env::PROD,
+                _ => return Err(ConfigError { name: "LEPTOS_ENV", value: v, why: "expected DEV or PROD" }),
+            };
+        }
+        if let Some(v) = get("PULSE_DRAIN_TIMEOUT_MS") {
+            let ms: u64 = v.parse().map_err(|_| ConfigError { name: "PULSE_DRAIN_TIMEOUT_MS", value: v, why: "expected milliseconds" })?;
+            c.drain_timeout = Duration::from_millis(ms);
+        }
+        Ok(c)
+    }
+
+    /// The Leptos options the renderer and file server need.
+    pub fn leptos_options(&self) -> LeptosOptions {
+        LeptosOptions::builder()
+            .output_name(self.output_name.as_str())
+            .site_root(self.site_root.as_str())
+            .site_pkg_dir(self.site_pkg_dir.as_str())
+            .site_addr(self.addr)
+            .env(self.env.clone())
+            .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        ServerConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_embedded_on_port_3000() {
+        let c = from(&[]).expect("defaults");
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.site_root, "target/site");
+    }
+
+    #[test]
+    fn pulse_addr_wins_over_leptos_site_addr() {
+        let c = from(&[("PULSE_ADDR", "0.0.0.0:8080"), ("LEPTOS_SITE_ADDR", "127.0.0.1:1")]).expect("valid");
+        assert_eq!(c.addr.to_string(), "0.0.0.0:8080");
+    }
+
+    #[test]
+    fn bad_values_say_which_setting() {
+        let e = from(&[("PULSE_ADDR", "localhost")]).expect_err("no port");
+        assert_eq!(e.name, "PULSE_ADDR");
+        assert!(from(&[("LEPTOS_ENV", "staging")]).is_err());
+        assert!(from(&[("PULSE_DRAIN_TIMEOUT_MS", "soon")]).is_err());
+    }
+}

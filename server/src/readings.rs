@@ -1,0 +1,86 @@
+//! Pulse's own pipeline work on sensor readings: validate the range, stamp the time, and fold
+//! each batch into the per-kind aggregates.
+
+use crate::pipeline::{Handler, Message};
+use crate::telemetry::Aggregates;
+use app::model::SensorReading;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The handler the server's pipeline runs.
+pub struct ReadingsHandler {
+    aggregates: Arc<Aggregates>,
+}
+
+impl ReadingsHandler {
+    pub fn new(aggregates: Arc<Aggregates>) -> Self {
+        Self { aggregates }
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Handler for ReadingsHandler {
+    type Data = SensorReading;
+
+    /// Fails readings outside their kind's range (the reason names kind, value and range);
+    /// stamps `at` with the processing time when the sensor sent none.
+    fn handle_message(&self, message: &mut Message<SensorReading>) {
+        if let Err(e) = message.data.validate() {
+            message.fail(SensorReading::failure_category(&e), e.to_string());
+            return;
+        }
+        if message.data.at.is_none() {
+            message.data.at = Some(unix_ms());
+        }
+    }
+
+    fn handle_batch(&self, batch: &mut [Message<SensorReading>]) {
+        self.aggregates.record(batch.iter().map(|m| &m.data));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Failure, Status};
+    use app::model::Kind;
+    use std::time::Instant;
+
+    fn message(kind: Kind, value: f64) -> Message<SensorReading> {
+        Message::new(SensorReading { sensor: "s-1".into(), kind, value, at: None }, Instant::now())
+    }
+
+    #[test]
+    fn valid_readings_pass_and_get_a_time() {
+        let h = ReadingsHandler::new(Arc::default());
+        let mut m = message(Kind::Temperature, 21.5);
+        h.handle_message(&mut m);
+        assert!(m.is_ok());
+        assert!(m.data.at.is_some_and(|t| t > 1_600_000_000_000));
+    }
+
+    #[test]
+    fn out_of_range_fails_with_its_reason() {
+        let h = ReadingsHandler::new(Arc::default());
+        let mut m = message(Kind::Pressure, 700.0);
+        h.handle_message(&mut m);
+        assert_eq!(
+            m.status,
+            Status::Failed(Failure {
+                kind: "pressure out of range",
+                reason: "pressure 700 out of range 800..=1100 hPa".into()
+            })
+        );
+    }
+
+    #[test]
+    fn batches_feed_the_aggregates() {
+        let agg = Arc::new(Aggregates::default());
+        let h = ReadingsHandler::new(agg.clone());
+        h.handle_batch(&mut [message(Kind::Humidity, 40.0), message(Kind::Humidity, 60.0)]);
+        assert_eq!(agg.snapshot()[0].mean, 50.0);
+    }
+}

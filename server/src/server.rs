@@ -1,0 +1,83 @@
+//! Wiring: builds the pub/sub, pipeline, telemetry and routes, serves them, and on shutdown
+//! hands everything to the drain (`crate::shutdown`).
+
+use crate::config::ServerConfig;
+use crate::ingest::Ingest;
+use crate::pipeline::{Pipeline, PipelineHooks};
+use crate::pubsub::PubSub;
+use crate::readings::ReadingsHandler;
+use crate::shutdown::Drain;
+use crate::state::AppState;
+use crate::telemetry::{Reporter, Stats};
+use crate::{api, ws};
+use app::api::SharedBackend;
+use app::model::StatsSnapshot;
+use app::{App, shell};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::compression::CompressionLayer;
+
+/// Serves Pulse on `listener` until `shutdown` is cancelled, then drains and returns the final
+/// ledger.
+pub async fn run(config: ServerConfig, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<StatsSnapshot> {
+    let stats = Stats::new();
+    let pubsub = PubSub::new();
+    let ledger = stats.ledger.clone();
+    let pipeline = Pipeline::start(
+        &config.pipeline,
+        &pubsub,
+        Arc::new(ReadingsHandler::new(stats.aggregates.clone())),
+        ledger.clone(),
+        PipelineHooks {
+            lost: ledger.buffer_full_counter(),
+            on_batch: Arc::new({
+                let ledger = ledger.clone();
+                move |_| ledger.batch_handled()
+            }),
+        },
+    )?;
+    let background = TaskTracker::new();
+    let reporter_stop = CancellationToken::new();
+    let reporter = Reporter::start(stats.clone(), reporter_stop.clone(), &background);
+    let state = AppState {
+        leptos: config.leptos_options(),
+        ingest: Ingest::new(pubsub.clone(), ledger, &config.pipeline.topic),
+        stats: stats.clone(),
+        reporter,
+        shutdown: shutdown.clone(),
+    };
+    let router = routes(state);
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    let http = tokio::spawn(axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned()).into_future());
+    shutdown.cancelled().await;
+    let last = Drain { http, pubsub, pipeline, drain_timeout: config.drain_timeout, reporter_stop, background, stats };
+    Ok(last.run().await)
+}
+
+/// Every route: the JSON API, the WebSocket, server functions and the Leptos pages.
+pub fn routes(state: AppState) -> Router {
+    let backend: SharedBackend = Arc::new(state.clone());
+    let leptos_options = state.leptos.clone();
+    Router::new()
+        .route("/api/events", post(api::post_events).layer(DefaultBodyLimit::max(api::MAX_BODY)))
+        .route("/api/stats", get(api::get_stats))
+        .route("/api/{*rest}", any(api::not_found))
+        .route("/healthz", get(api::healthz))
+        .route("/ws", get(ws::upgrade))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(backend.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}

@@ -1,0 +1,62 @@
+//! The drain order, in one place. On SIGTERM / Ctrl-C (or when a test cancels the token):
+//!
+//! 1. The shutdown token is cancelled: axum stops accepting connections and lets in-flight
+//!    requests finish (a request that got 202 has had its events published); WebSocket streams
+//!    send a close frame and end. Waited for at most `drain_timeout`.
+//! 2. The pub/sub is closed: later publishes are refused (HTTP 503), nothing new enters.
+//! 3. The pipeline drains: the producer hands out what its subscription buffered, processors
+//!    finish, the batcher flushes its partial batch, every message is acknowledged.
+//!    Bounded by `drain_timeout`; past it, what is left is reported as in flight.
+//! 4. The reporter publishes a final snapshot and stops; the final ledger is logged.
+
+use crate::pipeline::Pipeline;
+use crate::pubsub::PubSub;
+use crate::telemetry::Stats;
+use app::model::SensorReading;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The parts the drain touches, in the order it touches them.
+pub(crate) struct Drain {
+    pub http: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub pubsub: PubSub<SensorReading>,
+    pub pipeline: Pipeline,
+    pub drain_timeout: Duration,
+    pub reporter_stop: CancellationToken,
+    pub background: TaskTracker,
+    pub stats: Stats,
+}
+
+impl Drain {
+    /// Runs the drain once the shutdown token (step 1) has been cancelled.
+    /// Returns the final ledger.
+    pub(crate) async fn run(self) -> app::model::StatsSnapshot {
+        tracing::info!("shutting down: finishing HTTP requests");
+        match tokio::time::timeout(self.drain_timeout, self.http).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!("HTTP server ended with an error: {e}"),
+            Ok(Err(e)) => tracing::warn!("HTTP server task failed: {e}"),
+            Err(_) => tracing::warn!("HTTP requests still open after {:?}; closing anyway", self.drain_timeout),
+        }
+        tracing::info!("closing the pub/sub, draining the pipeline");
+        self.pubsub.close();
+        match self.pipeline.drained(self.drain_timeout).await {
+            Ok(()) => tracing::info!("pipeline drained"),
+            Err(e) => tracing::warn!("{e}; unfinished messages stay counted as in flight"),
+        }
+        self.reporter_stop.cancel();
+        self.background.close();
+        self.background.wait().await;
+        let s = self.stats.snapshot();
+        tracing::info!(
+            published = s.published,
+            processed = s.processed,
+            failed = s.failed,
+            dropped = s.dropped,
+            in_flight = s.in_flight,
+            "final ledger"
+        );
+        s
+    }
+}

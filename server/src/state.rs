@@ -1,0 +1,28 @@
+//! Shared state handed to every axum handler and, as context, to Leptos.
+
+use crate::ingest::Ingest;
+use crate::telemetry::{Reporter, Stats};
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use tokio_util::sync::CancellationToken;
+
+/// Cheap-clone bundle of the server's handles.
+#[derive(Clone)]
+pub struct AppState {
+    /// Leptos' settings (site root, output name): the SSR renderer needs them.
+    pub leptos: LeptosOptions,
+    /// The way events enter the pipeline.
+    pub ingest: Ingest,
+    /// The ledger and rates.
+    pub stats: Stats,
+    /// The latest serialized snapshot, for WebSockets.
+    pub reporter: Reporter,
+    /// Cancelled when the server starts shutting down: long-lived handlers (WebSockets) end.
+    pub shutdown: CancellationToken,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

@@ -1,0 +1,173 @@
+//! The ledger: where every published message is accounted for, as processed, failed (with its
+//! reason) or dropped (with why). Counters are bumped once per chunk or batch, never per message
+//! hand-off.
+
+use crate::pipeline::{Acknowledger, Message, Status};
+use app::model::{ReasonCount, StatsSnapshot};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Why a published message never entered the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// Nobody was subscribed to the topic when it was published.
+    NoSubscriber,
+    /// The pipeline's subscription buffer was full under a dropping overflow policy.
+    BufferFull,
+}
+
+impl DropReason {
+    fn label(self) -> &'static str {
+        match self {
+            DropReason::NoSubscriber => "no subscriber on the topic",
+            DropReason::BufferFull => "pipeline buffer full",
+        }
+    }
+}
+
+/// Counters of the whole life of every message.
+#[derive(Default)]
+pub struct Ledger {
+    published: AtomicU64,
+    processed: AtomicU64,
+    failed: AtomicU64,
+    batches: AtomicU64,
+    dropped_no_subscriber: AtomicU64,
+    /// Shared with the pipeline's subscription, which counts what it loses.
+    dropped_buffer_full: Arc<AtomicU64>,
+    failure_kinds: Mutex<HashMap<&'static str, u64>>,
+}
+
+impl Ledger {
+    /// Counts `n` messages as published. Called *before* they are handed to the pub/sub, so a
+    /// reader never sees more acknowledged than published.
+    pub fn published(&self, n: u64) {
+        self.published.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Takes back a count made by [`Ledger::published`] when the pub/sub refused the messages
+    /// (closed): they were never accepted.
+    pub fn unpublished(&self, n: u64) {
+        self.published.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Counts `n` dropped messages.
+    pub fn dropped(&self, reason: DropReason, n: u64) {
+        match reason {
+            DropReason::NoSubscriber => self.dropped_no_subscriber.fetch_add(n, Ordering::AcqRel),
+            DropReason::BufferFull => self.dropped_buffer_full.fetch_add(n, Ordering::AcqRel),
+        };
+    }
+
+    /// The counter the pipeline's subscription adds its losses to.
+    pub fn buffer_full_counter(&self) -> Arc<AtomicU64> {
+        self.dropped_buffer_full.clone()
+    }
+
+    /// Counts one handled batch.
+    pub fn batch_handled(&self) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (processed + failed, failed): what the rate sampler needs.
+    pub fn acked(&self) -> (u64, u64) {
+        let failed = self.failed.load(Ordering::Acquire);
+        (self.processed.load(Ordering::Acquire) + failed, failed)
+    }
+
+    /// Writes the ledger into a snapshot. Outcomes are read before `published`, and `published`
+    /// is always bumped before its messages can reach an outcome, so `in_flight` never underflows.
+    pub fn fill(&self, s: &mut StatsSnapshot) {
+        s.processed = self.processed.load(Ordering::Acquire);
+        s.failed = self.failed.load(Ordering::Acquire);
+        let no_sub = self.dropped_no_subscriber.load(Ordering::Acquire);
+        let full = self.dropped_buffer_full.load(Ordering::Acquire);
+        s.dropped = no_sub + full;
+        s.batches = self.batches.load(Ordering::Relaxed);
+        s.published = self.published.load(Ordering::Acquire);
+        s.in_flight = s.published.saturating_sub(s.processed + s.failed + s.dropped);
+        let kinds = self.failure_kinds.lock().unwrap_or_else(|e| e.into_inner());
+        s.failure_reasons = sorted(kinds.iter().map(|(k, n)| (*k, *n)));
+        drop(kinds);
+        s.drop_reasons = sorted(
+            [(DropReason::NoSubscriber.label(), no_sub), (DropReason::BufferFull.label(), full)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0),
+        );
+    }
+}
+
+fn sorted(items: impl Iterator<Item = (&'static str, u64)>) -> Vec<ReasonCount> {
+    let mut v: Vec<ReasonCount> = items.map(|(r, count)| ReasonCount { reason: r.to_owned(), count }).collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+    v
+}
+
+impl<T> Acknowledger<T> for Ledger {
+    fn ack(&self, successful: &[Message<T>], failed: &[Message<T>]) {
+        if !failed.is_empty() {
+            let mut kinds = self.failure_kinds.lock().unwrap_or_else(|e| e.into_inner());
+            for m in failed {
+                let kind = match &m.status {
+                    Status::Failed(f) => f.kind,
+                    Status::Ok => "failed without a reason",
+                };
+                *kinds.entry(kind).or_default() += 1;
+            }
+            drop(kinds);
+            self.failed.fetch_add(failed.len() as u64, Ordering::AcqRel);
+        }
+        if !successful.is_empty() {
+            self.processed.fetch_add(successful.len() as u64, Ordering::AcqRel);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn msgs(n: usize) -> Vec<Message<u8>> {
+        (0..n).map(|_| Message::new(0, Instant::now())).collect()
+    }
+
+    #[test]
+    fn balances_through_every_outcome() {
+        let l = Ledger::default();
+        l.published(10);
+        let mut s = StatsSnapshot::default();
+        l.fill(&mut s);
+        assert_eq!((s.published, s.in_flight), (10, 10));
+        let failed: Vec<_> = msgs(2).into_iter().map(|m| m.failed("bad", "too hot")).collect();
+        l.ack(&msgs(5), &failed);
+        l.dropped(DropReason::NoSubscriber, 1);
+        l.dropped(DropReason::BufferFull, 2);
+        l.fill(&mut s);
+        assert_eq!((s.processed, s.failed, s.dropped, s.in_flight), (5, 2, 3, 0));
+        assert!(s.balances());
+        assert_eq!(s.failure_reasons, vec![ReasonCount { reason: "bad".into(), count: 2 }]);
+        assert_eq!(s.drop_reasons[0], ReasonCount { reason: "pipeline buffer full".into(), count: 2 });
+    }
+
+    #[test]
+    fn unpublished_takes_back_a_refused_publish() {
+        let l = Ledger::default();
+        l.published(4);
+        l.unpublished(4);
+        let mut s = StatsSnapshot::default();
+        l.fill(&mut s);
+        assert_eq!((s.published, s.in_flight), (0, 0));
+    }
+
+    #[test]
+    fn subscription_losses_count_as_buffer_full_drops() {
+        let l = Ledger::default();
+        l.published(3);
+        l.buffer_full_counter().fetch_add(3, Ordering::Relaxed);
+        let mut s = StatsSnapshot::default();
+        l.fill(&mut s);
+        assert_eq!((s.dropped, s.in_flight), (3, 0));
+    }
+}

@@ -1,0 +1,65 @@
+//! Telemetry: the ledger every message is accounted in, the batcher's per-kind aggregates,
+//! rates, and the reporter that turns them into the snapshots the UI streams.
+
+mod aggregates;
+mod ledger;
+mod rates;
+mod reporter;
+
+pub use aggregates::Aggregates;
+pub use ledger::{DropReason, Ledger};
+pub use reporter::{Reporter, SNAPSHOT_INTERVAL};
+
+use app::model::StatsSnapshot;
+use rates::Rates;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Cheap-clone handle to everything the stats snapshot is built from.
+#[derive(Clone)]
+pub struct Stats {
+    /// Every message published and how it ended.
+    pub ledger: Arc<Ledger>,
+    /// Per-kind aggregates written by the batch handler.
+    pub aggregates: Arc<Aggregates>,
+    rates: Arc<Mutex<Rates>>,
+    started: Instant,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stats {
+    pub fn new() -> Self {
+        Self {
+            ledger: Arc::default(),
+            aggregates: Arc::default(),
+            rates: Arc::default(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Records a rate sample now; the reporter calls this on every tick.
+    pub fn sample_rates(&self) {
+        let (acked, failed) = self.ledger.acked();
+        self.rates.lock().unwrap_or_else(|e| e.into_inner()).sample(Instant::now(), acked, failed);
+    }
+
+    /// The ledger as it is now (read live, so it is never stale) with the latest rates.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let mut s = StatsSnapshot::default();
+        self.ledger.fill(&mut s);
+        let rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        s.throughput_per_s = rates.acked_per_s();
+        s.failed_per_s = rates.failed_per_s();
+        drop(rates);
+        let acked = s.processed + s.failed;
+        s.error_rate_pct = if acked == 0 { 0.0 } else { s.failed as f64 * 100.0 / acked as f64 };
+        s.uptime_ms = self.started.elapsed().as_millis() as u64;
+        s.kinds = self.aggregates.snapshot();
+        s
+    }
+}

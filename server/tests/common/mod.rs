@@ -1,0 +1,78 @@
+//! Boots a real Pulse server on 127.0.0.1:0 for integration tests.
+
+#![allow(dead_code)]
+
+use app::model::StatsSnapshot;
+use pulse_server::ServerConfig;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<StatsSnapshot>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::with_config(ServerConfig::default()).await
+    }
+
+    pub async fn with_config(config: ServerConfig) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(pulse_server::run(config, listener, shutdown.clone()));
+        Self { addr, http: reqwest::Client::new(), shutdown, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn post_events(&self, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value) {
+        let res = self
+            .http
+            .post(self.url("/api/events"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("JSON body"))
+    }
+
+    pub async fn stats(&self) -> StatsSnapshot {
+        self.http.get(self.url("/api/stats")).send().await.expect("request").json().await.expect("stats JSON")
+    }
+
+    /// Polls `/api/stats` until nothing is in flight (at most 10 s) and returns that snapshot.
+    pub async fn idle_stats(&self) -> StatsSnapshot {
+        for _ in 0..200 {
+            let s = self.stats().await;
+            if s.in_flight == 0 {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("pipeline still busy after 10 s: {:?}", self.stats().await);
+    }
+
+    /// Cancels the server and returns its final ledger.
+    pub async fn stop(self) -> StatsSnapshot {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("server stops within 15 s")
+            .expect("server task")
+            .expect("server ran")
+    }
+}
+
+pub fn reading(sensor: &str, kind: &str, value: f64) -> serde_json::Value {
+    serde_json::json!({ "sensor": sensor, "kind": kind, "value": value })
+}

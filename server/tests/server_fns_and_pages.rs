@@ -1,0 +1,82 @@
+//! Server functions, the server-rendered page and the WebSocket stream against a real server.
+
+mod common;
+
+use common::{TestServer, reading};
+use futures_util::StreamExt;
+use std::time::Duration;
+
+#[tokio::test]
+async fn publish_sample_publishes_generated_readings() {
+    let s = TestServer::start().await;
+    let res = s.http.post(s.url("/rpc/publish_sample")).form(&[("count", "1000")]).send().await.expect("request");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.expect("body"), "1000");
+    let stats = s.idle_stats().await;
+    assert_eq!(stats.published, 1000);
+    assert!(stats.failed > 0 && stats.failed < 200, "about 5 % generated out of range: {}", stats.failed);
+    assert!(stats.balances());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn publish_sample_refuses_bad_counts_with_a_readable_error() {
+    let s = TestServer::start().await;
+    for bad in ["0", "10001"] {
+        let res = s.http.post(s.url("/rpc/publish_sample")).form(&[("count", bad)]).send().await.expect("request");
+        assert!(res.status().is_server_error() || res.status().is_client_error());
+        let body = res.text().await.expect("body");
+        assert!(body.contains("count must be between 1 and 10000"), "{body}");
+    }
+    let res = s.http.post(s.url("/rpc/publish_sample")).form(&[("count", "lots")]).send().await.expect("request");
+    assert!(!res.status().is_success());
+    assert_eq!(s.stats().await.published, 0);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_first_paint_shows_current_numbers() {
+    let s = TestServer::start().await;
+    let (status, _) = s.post_events(serde_json::json!([reading("a", "humidity", 40.0), reading("b", "humidity", 140.0)]).to_string()).await;
+    assert_eq!(status, 202);
+    s.idle_stats().await;
+    let html = s.http.get(s.url("/")).send().await.expect("request").text().await.expect("html");
+    assert!(html.contains("<h1>Pulse</h1>"), "{html}");
+    assert!(html.contains(r#"data-testid="published">2<"#), "published count in first paint: {html}");
+    assert!(html.contains(r#"data-testid="failed">1<"#), "failed count in first paint");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_websocket_streams_snapshots_several_times_a_second() {
+    let s = TestServer::start().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", s.addr)).await.expect("connect");
+    let mut uptimes = Vec::new();
+    let window = tokio::time::timeout(Duration::from_secs(3), async {
+        while uptimes.len() < 5 {
+            let msg = ws.next().await.expect("stream open").expect("frame");
+            let snap: app::model::StatsSnapshot = serde_json::from_str(msg.to_text().expect("text")).expect("snapshot");
+            uptimes.push(snap.uptime_ms);
+        }
+    });
+    window.await.expect("5 snapshots within 3 s");
+    assert!(uptimes.windows(2).all(|w| w[1] >= w[0]), "{uptimes:?}");
+    assert!(uptimes[4] > uptimes[0], "snapshots move on: {uptimes:?}");
+    let final_ledger = s.stop().await;
+    assert!(final_ledger.balances());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_everything_accepted() {
+    let s = TestServer::start().await;
+    let mut accepted = 0;
+    for _ in 0..10 {
+        let batch: Vec<_> = (0..500).map(|i| reading(&format!("s-{i}"), "pressure", 900.0 + f64::from(i % 100))).collect();
+        let (status, body) = s.post_events(serde_json::Value::Array(batch).to_string()).await;
+        assert_eq!(status, 202);
+        accepted += body["accepted"].as_u64().expect("count");
+    }
+    let last = s.stop().await;
+    assert_eq!(last.published, accepted);
+    assert_eq!((last.processed, last.in_flight), (accepted, 0), "{last:?}");
+}
