@@ -88,7 +88,11 @@ mod client {
         connect(set_snapshot, set_conn, 0);
     }
 
-    fn retry(set_snapshot: WriteSignal<Option<StatsSnapshot>>, set_conn: WriteSignal<Connection>, attempt: u32) {
+    fn retry(
+        set_snapshot: WriteSignal<Option<StatsSnapshot>>,
+        set_conn: WriteSignal<Connection>,
+        attempt: u32,
+    ) {
         set_conn.set(Connection::Reconnecting);
         gloo_timers::callback::Timeout::new(backoff_ms(attempt), move || {
             connect(set_snapshot, set_conn, attempt + 1)
@@ -96,7 +100,11 @@ mod client {
         .forget();
     }
 
-    fn connect(set_snapshot: WriteSignal<Option<StatsSnapshot>>, set_conn: WriteSignal<Connection>, attempt: u32) {
+    fn connect(
+        set_snapshot: WriteSignal<Option<StatsSnapshot>>,
+        set_conn: WriteSignal<Connection>,
+        attempt: u32,
+    ) {
         // Drop the previous socket and its callbacks: it is closed, its callbacks have run.
         CURRENT.with(|c| c.borrow_mut().take());
         let Some(ws) = url().and_then(|u| WebSocket::new(&u).ok()) else {
@@ -127,7 +135,8 @@ mod client {
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         CURRENT.with(|c| {
-            *c.borrow_mut() = Some(Socket { _ws: ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+            *c.borrow_mut() =
+                Some(Socket { _ws: ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
         });
     }
 }

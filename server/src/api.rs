@@ -49,7 +49,11 @@ impl IntoResponse for ApiError {
 
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::TooLarge } else { ApiError::Body(r.body_text()) }
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::Body(r.body_text())
+        }
     }
 }
 
@@ -75,16 +79,18 @@ pub fn parse_readings(body: &[u8]) -> Result<Vec<SensorReading>, ApiError> {
     })?;
     de.end().map_err(|e| ApiError::Malformed(e.to_string()))?;
     for (i, r) in readings.iter().enumerate() {
-        r.check_shape().map_err(|e| {
-            ApiError::Invalid(if is_array { format!("[{i}].{e}") } else { e.to_string() })
-        })?;
+        r.check_shape()
+            .map_err(|e| ApiError::Invalid(if is_array { format!("[{i}].{e}") } else { e.to_string() }))?;
     }
     Ok(readings)
 }
 
 /// `POST /api/events`: 202 `{"accepted": n}`. Out-of-range values are accepted here and fail in
 /// the pipeline, with their reason.
-pub async fn post_events(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn post_events(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let readings = parse_readings(&body?)?;
     let accepted = state.ingest.publish(readings).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response())
@@ -97,7 +103,8 @@ pub async fn get_stats(State(state): State<AppState>) -> Json<StatsSnapshot> {
 
 /// Any other `/api/...` path: a JSON 404 rather than the HTML page.
 pub async fn not_found(uri: axum::http::Uri) -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no such endpoint: {}", uri.path()) }))).into_response()
+    (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no such endpoint: {}", uri.path()) })))
+        .into_response()
 }
 
 /// `GET /healthz`: 200 while the server is up.
@@ -124,7 +131,10 @@ mod tests {
     fn syntax_errors_are_malformed() {
         assert!(matches!(err("{\"sensor\":"), ApiError::Malformed(_)));
         assert!(matches!(err("not json"), ApiError::Malformed(_)));
-        assert!(matches!(err(r#"{"sensor":"a","kind":"humidity","value":5} trailing"#), ApiError::Malformed(_)));
+        assert!(matches!(
+            err(r#"{"sensor":"a","kind":"humidity","value":5} trailing"#),
+            ApiError::Malformed(_)
+        ));
     }
 
     #[test]

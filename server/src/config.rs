@@ -58,8 +58,15 @@ impl ServerConfig {
     /// Reads settings through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut c = Self::default();
-        if let Some((name, v)) = get("PULSE_ADDR").map(|v| ("PULSE_ADDR", v)).or_else(|| get("LEPTOS_SITE_ADDR").map(|v| ("LEPTOS_SITE_ADDR", v))) {
-            c.addr = v.parse().map_err(|_| ConfigError { name, value: v, why: "expected host:port, e.g. 127.0.0.1:3000" })?;
+        if let Some((name, v)) = get("PULSE_ADDR")
+            .map(|v| ("PULSE_ADDR", v))
+            .or_else(|| get("LEPTOS_SITE_ADDR").map(|v| ("LEPTOS_SITE_ADDR", v)))
+        {
+            c.addr = v.parse().map_err(|_| ConfigError {
+                name,
+                value: v,
+                why: "expected host:port, e.g. 127.0.0.1:3000",
+            })?;
         }
         if let Some(v) = get("LEPTOS_SITE_ROOT") {
             c.site_root = v;
@@ -78,7 +85,11 @@ impl ServerConfig {
             };
         }
         if let Some(v) = get("PULSE_DRAIN_TIMEOUT_MS") {
-            let ms: u64 = v.parse().map_err(|_| ConfigError { name: "PULSE_DRAIN_TIMEOUT_MS", value: v, why: "expected milliseconds" })?;
+            let ms: u64 = v.parse().map_err(|_| ConfigError {
+                name: "PULSE_DRAIN_TIMEOUT_MS",
+                value: v,
+                why: "expected milliseconds",
+            })?;
             c.drain_timeout = Duration::from_millis(ms);
         }
         Ok(c)
@@ -102,7 +113,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         ServerConfig::from_lookup(|k| map.get(k).cloned())
     }
 

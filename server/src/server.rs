@@ -26,7 +26,11 @@ use tower_http::compression::CompressionLayer;
 
 /// Serves Pulse on `listener` until `shutdown` is cancelled, then drains and returns the final
 /// ledger.
-pub async fn run(config: ServerConfig, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<StatsSnapshot> {
+pub async fn run(
+    config: ServerConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<StatsSnapshot> {
     let stats = Stats::new();
     let pubsub = PubSub::new();
     let ledger = stats.ledger.clone();
@@ -55,9 +59,21 @@ pub async fn run(config: ServerConfig, listener: TcpListener, shutdown: Cancella
     };
     let router = routes(state);
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let http = tokio::spawn(axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned()).into_future());
+    let http = tokio::spawn(
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
     shutdown.cancelled().await;
-    let last = Drain { http, pubsub, pipeline, drain_timeout: config.drain_timeout, reporter_stop, background, stats };
+    let last = Drain {
+        http,
+        pubsub,
+        pipeline,
+        drain_timeout: config.drain_timeout,
+        reporter_stop,
+        background,
+        stats,
+    };
     Ok(last.run().await)
 }
 

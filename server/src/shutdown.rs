@@ -37,7 +37,9 @@ impl Drain {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => tracing::warn!("HTTP server ended with an error: {e}"),
             Ok(Err(e)) => tracing::warn!("HTTP server task failed: {e}"),
-            Err(_) => tracing::warn!("HTTP requests still open after {:?}; closing anyway", self.drain_timeout),
+            Err(_) => {
+                tracing::warn!("HTTP requests still open after {:?}; closing anyway", self.drain_timeout)
+            }
         }
         tracing::info!("closing the pub/sub, draining the pipeline");
         self.pubsub.close();

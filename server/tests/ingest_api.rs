@@ -30,7 +30,9 @@ async fn one_event_or_an_array_is_accepted() {
 #[tokio::test]
 async fn out_of_range_is_accepted_then_fails_in_the_pipeline_with_its_reason() {
     let s = TestServer::start().await;
-    let (status, _) = s.post_events(json!([reading("a", "temperature", 180.0), reading("b", "humidity", 50.0)]).to_string()).await;
+    let (status, _) = s
+        .post_events(json!([reading("a", "temperature", 180.0), reading("b", "humidity", 50.0)]).to_string())
+        .await;
     assert_eq!(status, 202);
     let stats = s.idle_stats().await;
     assert_eq!((stats.processed, stats.failed), (1, 1));
@@ -60,7 +62,10 @@ async fn missing_or_mistyped_fields_are_422_naming_the_field() {
         (json!({"sensor": "a", "kind": "wind", "value": 1}), "kind"),
         (json!({"sensor": "a", "kind": "humidity", "value": "wet"}), "value"),
         (json!({"sensor": 5, "kind": "humidity", "value": 1}), "sensor"),
-        (json!([reading("ok", "humidity", 1.0), {"sensor": "a", "kind": "humidity", "value": 1, "at": "noon"}]), "[1].at"),
+        (
+            json!([reading("ok", "humidity", 1.0), {"sensor": "a", "kind": "humidity", "value": 1, "at": "noon"}]),
+            "[1].at",
+        ),
         (json!({"sensor": "", "kind": "humidity", "value": 1}), "sensor"),
     ];
     for (body, field) in cases {

@@ -9,7 +9,8 @@ use std::time::Duration;
 #[tokio::test]
 async fn publish_sample_publishes_generated_readings() {
     let s = TestServer::start().await;
-    let res = s.http.post(s.url("/rpc/publish_sample")).form(&[("count", "1000")]).send().await.expect("request");
+    let res =
+        s.http.post(s.url("/rpc/publish_sample")).form(&[("count", "1000")]).send().await.expect("request");
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.expect("body"), "1000");
     let stats = s.idle_stats().await;
@@ -23,12 +24,14 @@ async fn publish_sample_publishes_generated_readings() {
 async fn publish_sample_refuses_bad_counts_with_a_readable_error() {
     let s = TestServer::start().await;
     for bad in ["0", "10001"] {
-        let res = s.http.post(s.url("/rpc/publish_sample")).form(&[("count", bad)]).send().await.expect("request");
+        let res =
+            s.http.post(s.url("/rpc/publish_sample")).form(&[("count", bad)]).send().await.expect("request");
         assert!(res.status().is_server_error() || res.status().is_client_error());
         let body = res.text().await.expect("body");
         assert!(body.contains("count must be between 1 and 10000"), "{body}");
     }
-    let res = s.http.post(s.url("/rpc/publish_sample")).form(&[("count", "lots")]).send().await.expect("request");
+    let res =
+        s.http.post(s.url("/rpc/publish_sample")).form(&[("count", "lots")]).send().await.expect("request");
     assert!(!res.status().is_success());
     assert_eq!(s.stats().await.published, 0);
     s.stop().await;
@@ -37,7 +40,11 @@ async fn publish_sample_refuses_bad_counts_with_a_readable_error() {
 #[tokio::test]
 async fn the_first_paint_shows_current_numbers() {
     let s = TestServer::start().await;
-    let (status, _) = s.post_events(serde_json::json!([reading("a", "humidity", 40.0), reading("b", "humidity", 140.0)]).to_string()).await;
+    let (status, _) = s
+        .post_events(
+            serde_json::json!([reading("a", "humidity", 40.0), reading("b", "humidity", 140.0)]).to_string(),
+        )
+        .await;
     assert_eq!(status, 202);
     s.idle_stats().await;
     let html = s.http.get(s.url("/")).send().await.expect("request").text().await.expect("html");
@@ -55,7 +62,8 @@ async fn the_websocket_streams_snapshots_several_times_a_second() {
     let window = tokio::time::timeout(Duration::from_secs(3), async {
         while uptimes.len() < 5 {
             let msg = ws.next().await.expect("stream open").expect("frame");
-            let snap: app::model::StatsSnapshot = serde_json::from_str(msg.to_text().expect("text")).expect("snapshot");
+            let snap: app::model::StatsSnapshot =
+                serde_json::from_str(msg.to_text().expect("text")).expect("snapshot");
             uptimes.push(snap.uptime_ms);
         }
     });
@@ -71,7 +79,8 @@ async fn shutdown_drains_everything_accepted() {
     let s = TestServer::start().await;
     let mut accepted = 0;
     for _ in 0..10 {
-        let batch: Vec<_> = (0..500).map(|i| reading(&format!("s-{i}"), "pressure", 900.0 + f64::from(i % 100))).collect();
+        let batch: Vec<_> =
+            (0..500).map(|i| reading(&format!("s-{i}"), "pressure", 900.0 + f64::from(i % 100))).collect();
         let (status, body) = s.post_events(serde_json::Value::Array(batch).to_string()).await;
         assert_eq!(status, 202);
         accepted += body["accepted"].as_u64().expect("count");

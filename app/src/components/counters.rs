@@ -7,7 +7,12 @@ use leptos::prelude::*;
 /// One labelled number. `testid` lets end-to-end tests read the value without depending on
 /// layout; the label is the accessible name.
 #[component]
-fn Stat(label: &'static str, testid: &'static str, value: Signal<String>, #[prop(optional)] unit: &'static str) -> impl IntoView {
+fn Stat(
+    label: &'static str,
+    testid: &'static str,
+    value: Signal<String>,
+    #[prop(optional)] unit: &'static str,
+) -> impl IntoView {
     view! {
         <div class="stat" role="group" aria-label=label>
             <div class="stat-label">{label}</div>

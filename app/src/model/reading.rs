@@ -76,12 +76,7 @@ pub enum ReadingError {
     #[error("value: must be a finite number")]
     NotFinite,
     #[error("{kind} {value} out of range {min}..={max} {unit}", kind = .kind.as_str(), unit = .kind.unit())]
-    OutOfRange {
-        kind: Kind,
-        value: f64,
-        min: f64,
-        max: f64,
-    },
+    OutOfRange { kind: Kind, value: f64, min: f64, max: f64 },
 }
 
 impl SensorReading {
@@ -140,9 +135,8 @@ mod tests {
 
     #[test]
     fn parses_the_documented_shape() {
-        let r: SensorReading =
-            serde_json::from_str(r#"{"sensor":"s-17","kind":"temperature","value":21.5}"#)
-                .expect("valid json");
+        let r: SensorReading = serde_json::from_str(r#"{"sensor":"s-17","kind":"temperature","value":21.5}"#)
+            .expect("valid json");
         assert_eq!(r, reading(Kind::Temperature, 21.5).with_sensor("s-17"));
         let r: SensorReading =
             serde_json::from_str(r#"{"sensor":"s","kind":"pressure","value":1000,"at":17}"#)
@@ -177,9 +171,15 @@ mod tests {
 
     #[test]
     fn shape_rejects_empty_and_long_sensors() {
-        assert_eq!(reading(Kind::Pressure, 900.0).with_sensor(" ").check_shape(), Err(ReadingError::EmptySensor));
+        assert_eq!(
+            reading(Kind::Pressure, 900.0).with_sensor(" ").check_shape(),
+            Err(ReadingError::EmptySensor)
+        );
         let long = "x".repeat(MAX_SENSOR_LEN + 1);
-        assert_eq!(reading(Kind::Pressure, 900.0).with_sensor(&long).check_shape(), Err(ReadingError::SensorTooLong));
+        assert_eq!(
+            reading(Kind::Pressure, 900.0).with_sensor(&long).check_shape(),
+            Err(ReadingError::SensorTooLong)
+        );
     }
 
     impl SensorReading {

@@ -23,7 +23,12 @@ fn one(rng: &mut fastrand::Rng) -> SensorReading {
         let mid = (lo + hi) / 2.0;
         mid + (rng.f64() - 0.5) * (hi - lo) * 0.5
     };
-    SensorReading { sensor: format!("s-{}", rng.u32(1..=64)), kind, value: (value * 10.0).round() / 10.0, at: None }
+    SensorReading {
+        sensor: format!("s-{}", rng.u32(1..=64)),
+        kind,
+        value: (value * 10.0).round() / 10.0,
+        at: None,
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ impl Handler for TestHandler {
         if m.data == 13 {
             panic!("unlucky {}", m.data);
         }
-        if m.data % 10 == 0 {
+        if m.data.is_multiple_of(10) {
             m.fail("multiple of ten", format!("{} is a multiple of ten", m.data));
         }
         m.data += 1_000_000; // the transform: visible to the batcher
@@ -100,7 +100,8 @@ impl Harness {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_is_acked_exactly_once() {
-    let h = start(PipelineConfig { processors: 4, max_demand: 7, ..Default::default() }, TestHandler::default());
+    let h =
+        start(PipelineConfig { processors: 4, max_demand: 7, ..Default::default() }, TestHandler::default());
     for chunk in (1..=20_000u64).collect::<Vec<_>>().chunks(333) {
         h.pubsub.publish("events", chunk.to_vec()).await.expect("open");
     }
@@ -138,7 +139,8 @@ async fn a_panic_in_handle_message_fails_that_message_and_processing_goes_on() {
 
 #[tokio::test]
 async fn a_panic_in_handle_batch_fails_the_batch() {
-    let h = start(PipelineConfig { processors: 1, batch_size: 3, ..Default::default() }, TestHandler::default());
+    let h =
+        start(PipelineConfig { processors: 1, batch_size: 3, ..Default::default() }, TestHandler::default());
     h.pubsub.publish("events", vec![665, 666, 667, 1, 2, 3]).await.expect("open");
     h.finish().await;
     let failed = h.acks.failed.lock().expect("lock").clone();
@@ -151,7 +153,10 @@ async fn a_panic_in_handle_batch_fails_the_batch() {
 
 #[tokio::test]
 async fn batches_flush_at_batch_size() {
-    let h = start(PipelineConfig { processors: 1, batch_size: 100, ..Default::default() }, TestHandler::default());
+    let h = start(
+        PipelineConfig { processors: 1, batch_size: 100, ..Default::default() },
+        TestHandler::default(),
+    );
     h.pubsub.publish("events", (1..=250).map(|i| i * 10 + 1).collect()).await.expect("open");
     h.finish().await;
     assert_eq!(*h.handler.batches.lock().expect("lock"), vec![100, 100, 50]);

@@ -45,7 +45,14 @@ impl Aggregates {
             .filter(|k| by_kind[k.index()].count > 0)
             .map(|kind| {
                 let a = by_kind[kind.index()];
-                KindAggregate { kind, count: a.count, min: a.min, max: a.max, mean: a.sum / a.count as f64, last: a.last }
+                KindAggregate {
+                    kind,
+                    count: a.count,
+                    min: a.min,
+                    max: a.max,
+                    mean: a.sum / a.count as f64,
+                    last: a.last,
+                }
             })
             .collect()
     }
@@ -63,7 +70,10 @@ mod tests {
         let snap = agg.snapshot();
         assert_eq!(snap.len(), 2);
         let t = &snap[0];
-        assert_eq!((t.kind, t.count, t.min, t.max, t.mean, t.last), (Kind::Temperature, 2, 10.0, 30.0, 20.0, 30.0));
+        assert_eq!(
+            (t.kind, t.count, t.min, t.max, t.mean, t.last),
+            (Kind::Temperature, 2, 10.0, 30.0, 20.0, 30.0)
+        );
         assert_eq!(snap[1].kind, Kind::Pressure);
     }
 }

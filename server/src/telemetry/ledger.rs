@@ -99,7 +99,8 @@ impl Ledger {
 }
 
 fn sorted(items: impl Iterator<Item = (&'static str, u64)>) -> Vec<ReasonCount> {
-    let mut v: Vec<ReasonCount> = items.map(|(r, count)| ReasonCount { reason: r.to_owned(), count }).collect();
+    let mut v: Vec<ReasonCount> =
+        items.map(|(r, count)| ReasonCount { reason: r.to_owned(), count }).collect();
     v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
     v
 }

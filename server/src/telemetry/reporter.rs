@@ -48,5 +48,6 @@ impl Reporter {
 
 fn serialize(stats: &Stats) -> Arc<str> {
     // A snapshot of plain numbers and strings always serializes.
-    serde_json::to_string(&stats.snapshot()).map_or_else(|e| format!(r#"{{"error":"{e}"}}"#).into(), Into::into)
+    serde_json::to_string(&stats.snapshot())
+        .map_or_else(|e| format!(r#"{{"error":"{e}"}}"#).into(), Into::into)
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing (wasm target, cargo-leptos, wasm-bindgen CLI,
+# npm packages, Debian's Chromium), checks formatting and lints, runs the Rust unit and
+# integration tests, builds the release site and runs the Playwright specs against it.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/setup.sh
+
+if [ -x /usr/bin/chromium ]; then
+  say "Chromium: present ($(/usr/bin/chromium --version 2>/dev/null | head -n1))"
+else
+  say "installing Debian's chromium for the Playwright specs"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+say "cargo test --workspace (unit + integration tests)"
+cargo test --workspace
+say "building the release site with cargo-leptos"
+cargo leptos build --release
+say "Playwright specs in Debian's Chromium"
+(cd end2end && npx playwright test)
+say "all tests passed"
