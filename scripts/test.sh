@@ -20,8 +20,12 @@ say "cargo fmt --check"
 cargo fmt --all -- --check
 say "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-say "cargo test --workspace (unit + integration tests)"
-cargo test --workspace
+# Each crate is tested on its own: `cargo test --workspace` would unify app's `ssr` and
+# `hydrate` features, and with `hydrate` on, the server's Effects try to run as in a browser.
+say "cargo test -p app --features ssr (unit tests of the shared crate)"
+cargo test -p app --features ssr
+say "cargo test -p server (unit tests + integration tests on a real server)"
+cargo test -p server
 say "building the release site with cargo-leptos"
 cargo leptos build --release
 say "Playwright specs in Debian's Chromium"

@@ -50,4 +50,5 @@ pub fn Counters(stats: Signal<StatsSnapshot>) -> impl IntoView {
             <span class="ledger-mark">{move || if balanced() { " ✓ balanced" } else { " ✗ off" }}</span>
         </p>
     }
+    .into_any()
 }

@@ -32,6 +32,7 @@ pub fn KindTable(stats: Signal<StatsSnapshot>) -> impl IntoView {
             <tbody>{Kind::ALL.map(row)}</tbody>
         </table>
     }
+    .into_any()
 }
 
 /// Failure and drop counts by reason; says so plainly when there are none.
@@ -65,4 +66,5 @@ pub fn FailureReasons(stats: Signal<StatsSnapshot>) -> impl IntoView {
             </Show>
         </ul>
     }
+    .into_any()
 }

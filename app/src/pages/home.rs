@@ -51,4 +51,5 @@ fn Live(first: StatsSnapshot, live: LiveStats) -> impl IntoView {
             " · up " <span data-testid="uptime">{move || format::uptime(stats.with(|s| s.uptime_ms))}</span>
         </footer>
     }
+    .into_any()
 }
