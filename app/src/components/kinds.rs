@@ -47,20 +47,15 @@ pub fn FailureReasons(stats: Signal<StatsSnapshot>) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
+    let any = move || stats.with(|s| !s.failure_reasons.is_empty() || !s.drop_reasons.is_empty());
     view! {
         <ul class="reasons" aria-label="Why messages failed or were dropped">
-            <Show when=move || !rows().is_empty() fallback=|| view! { <li class="muted">"No failures yet."</li> }>
-                <For each=rows key=|(what, r)| format!("{what}:{}", r.reason) let((what, r))>
+            <Show when=any fallback=|| view! { <li class="muted">"No failures yet."</li> }>
+                // Keyed by count too: a row is redrawn when its count changes.
+                <For each=rows key=|(what, r)| (*what, r.reason.clone(), r.count) let((what, r))>
                     <li>
                         <span class=format!("tag tag-{what}")>{what}</span>
-                        " " {r.reason.clone()} ": "
-                        <strong>{move || {
-                            let reason = r.reason.clone();
-                            stats.with(|s| {
-                                let list = if what == "failed" { &s.failure_reasons } else { &s.drop_reasons };
-                                format::count(list.iter().find(|x| x.reason == reason).map_or(0, |x| x.count))
-                            })
-                        }}</strong>
+                        " " {r.reason} ": " <strong>{format::count(r.count)}</strong>
                     </li>
                 </For>
             </Show>
