@@ -3,14 +3,12 @@
 use crate::demo;
 use crate::ingest::IngestError;
 use crate::state::AppState;
-use app::api::Backend;
+use app::api::{Backend, BoxFuture};
 use app::error::AppError;
 use app::model::StatsSnapshot;
-use std::future::Future;
-use std::pin::Pin;
 
 impl Backend for AppState {
-    fn publish_sample(&self, count: u32) -> Pin<Box<dyn Future<Output = Result<u64, AppError>> + Send + '_>> {
+    fn publish_sample(&self, count: u32) -> BoxFuture<'_, Result<u64, AppError>> {
         Box::pin(async move {
             let readings = demo::generate(count as usize, &mut fastrand::Rng::new());
             self.ingest.publish(readings).await.map_err(|e| match e {

@@ -11,7 +11,7 @@ pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
 pub use stats::{GetStats, get_stats};
 
 #[cfg(feature = "ssr")]
-pub use backend::{Backend, SharedBackend};
+pub use backend::{Backend, BoxFuture, SharedBackend};
 
 #[cfg(feature = "ssr")]
 mod backend {

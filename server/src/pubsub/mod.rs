@@ -71,7 +71,6 @@ pub struct PubSub<T> {
 
 struct Shared<T> {
     topics: RwLock<HashMap<String, Vec<Subscriber<T>>>>,
-    next_id: AtomicU64,
     closed: AtomicBool,
 }
 
@@ -84,19 +83,12 @@ impl<T: Clone + Send + 'static> Default for PubSub<T> {
 impl<T: Clone + Send + 'static> PubSub<T> {
     /// An empty hub.
     pub fn new() -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                topics: RwLock::default(),
-                next_id: AtomicU64::new(1),
-                closed: AtomicBool::new(false),
-            }),
-        }
+        Self { shared: Arc::new(Shared { topics: RwLock::default(), closed: AtomicBool::new(false) }) }
     }
 
     /// Subscribes to `topic`. Dropping the [`Subscription`] unsubscribes.
     pub fn subscribe(&self, topic: &str, config: SubscribeConfig) -> Subscription<T> {
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let (subscriber, subscription) = subscription::pair(id, topic, config);
+        let (subscriber, subscription) = subscription::pair(config);
         self.write_topics().entry(topic.to_owned()).or_default().push(subscriber);
         subscription
     }

@@ -43,14 +43,12 @@ impl<T> Clone for Subscriber<T> {
 
 /// The receiving end. Dropping it unsubscribes; messages still addressed to it are counted lost.
 pub struct Subscription<T> {
-    id: u64,
-    topic: String,
     rx: mpsc::UnboundedReceiver<Delivery<T>>,
     permits: Arc<Semaphore>,
     lost: Arc<AtomicU64>,
 }
 
-pub(crate) fn pair<T>(id: u64, topic: &str, config: SubscribeConfig) -> (Subscriber<T>, Subscription<T>) {
+pub(crate) fn pair<T>(config: SubscribeConfig) -> (Subscriber<T>, Subscription<T>) {
     let capacity = config.capacity.clamp(1, Semaphore::MAX_PERMITS);
     let (tx, rx) = mpsc::unbounded_channel();
     let permits = Arc::new(Semaphore::new(capacity));
@@ -61,7 +59,7 @@ pub(crate) fn pair<T>(id: u64, topic: &str, config: SubscribeConfig) -> (Subscri
         overflow: config.overflow,
         lost: config.lost.clone(),
     };
-    let subscription = Subscription { id, topic: topic.to_owned(), rx, permits, lost: config.lost };
+    let subscription = Subscription { rx, permits, lost: config.lost };
     (subscriber, subscription)
 }
 
@@ -135,16 +133,6 @@ impl<T> Subscription<T> {
     /// dropped).
     pub fn lost(&self) -> u64 {
         self.lost.load(Ordering::Relaxed)
-    }
-
-    /// The subscription's id, unique within its hub.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// The topic subscribed to.
-    pub fn topic(&self) -> &str {
-        &self.topic
     }
 }
 
