@@ -2,6 +2,7 @@
 //! `127.0.0.1:3000` with nothing else to start.
 
 use crate::pipeline::PipelineConfig;
+use crate::pubsub::Overflow;
 use leptos::config::{Env, LeptosOptions};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -19,7 +20,14 @@ pub struct ServerConfig {
     pub output_name: String,
     /// `LEPTOS_ENV` (`DEV` enables cargo-leptos' live reload; default `PROD`).
     pub env: Env,
-    /// How the pipeline is shaped.
+    /// The topic ingest publishes on and the pipeline's producer subscribes to (`events`).
+    pub topic: String,
+    /// The producer's subscription buffer, in messages (`PULSE_BUFFER`, default 65 536).
+    pub buffer: usize,
+    /// What a full buffer does to publishers (default: block them).
+    pub overflow: Overflow,
+    /// How the pipeline is shaped: `PULSE_PROCESSORS` (2), `PULSE_MAX_DEMAND` (10),
+    /// `PULSE_BATCH_SIZE` (100), `PULSE_BATCH_TIMEOUT_MS` (50).
     pub pipeline: PipelineConfig,
     /// Longest the pipeline may take to drain on shutdown (`PULSE_DRAIN_TIMEOUT_MS`, default
     /// 10 000).
@@ -43,6 +51,9 @@ impl Default for ServerConfig {
             site_pkg_dir: "pkg".into(),
             output_name: "pulse".into(),
             env: Env::PROD,
+            topic: "events".into(),
+            buffer: 65_536,
+            overflow: Overflow::Block,
             pipeline: PipelineConfig::default(),
             drain_timeout: Duration::from_secs(10),
         }
@@ -92,6 +103,28 @@ impl ServerConfig {
             })?;
             c.drain_timeout = Duration::from_millis(ms);
         }
+        let count = |name: &'static str, v: String| -> Result<usize, ConfigError> {
+            match v.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ConfigError { name, value: v, why: "expected a whole number of at least 1" }),
+            }
+        };
+        if let Some(v) = get("PULSE_BUFFER") {
+            c.buffer = count("PULSE_BUFFER", v)?;
+        }
+        if let Some(v) = get("PULSE_PROCESSORS") {
+            c.pipeline.processors.concurrency = count("PULSE_PROCESSORS", v)?;
+        }
+        if let Some(v) = get("PULSE_MAX_DEMAND") {
+            c.pipeline.processors.max_demand = count("PULSE_MAX_DEMAND", v)?;
+        }
+        if let Some(v) = get("PULSE_BATCH_SIZE") {
+            c.pipeline.batchers[0].batch_size = count("PULSE_BATCH_SIZE", v)?;
+        }
+        if let Some(v) = get("PULSE_BATCH_TIMEOUT_MS") {
+            c.pipeline.batchers[0].batch_timeout =
+                Duration::from_millis(count("PULSE_BATCH_TIMEOUT_MS", v)? as u64);
+        }
         Ok(c)
     }
 
@@ -137,5 +170,16 @@ mod tests {
         assert_eq!(e.name, "PULSE_ADDR");
         assert!(from(&[("LEPTOS_ENV", "staging")]).is_err());
         assert!(from(&[("PULSE_DRAIN_TIMEOUT_MS", "soon")]).is_err());
+        assert_eq!(from(&[("PULSE_PROCESSORS", "0")]).expect_err("zero").name, "PULSE_PROCESSORS");
+        assert!(from(&[("PULSE_BATCH_SIZE", "-3")]).is_err());
+    }
+
+    #[test]
+    fn pipeline_shape_comes_from_the_environment() {
+        let c =
+            from(&[("PULSE_PROCESSORS", "4"), ("PULSE_MAX_DEMAND", "256"), ("PULSE_BATCH_TIMEOUT_MS", "20")])
+                .expect("valid");
+        assert_eq!((c.pipeline.processors.concurrency, c.pipeline.processors.max_demand), (4, 256));
+        assert_eq!(c.pipeline.batchers[0].batch_timeout, Duration::from_millis(20));
     }
 }

@@ -1,7 +1,7 @@
 //! Pulse's own pipeline work on sensor readings: validate the range, stamp the time, and fold
 //! each batch into the per-kind aggregates.
 
-use crate::pipeline::{Handler, Message};
+use crate::pipeline::{BatchInfo, Handler, Message};
 use crate::telemetry::Aggregates;
 use app::model::SensorReading;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ impl Handler for ReadingsHandler {
         }
     }
 
-    fn handle_batch(&self, batch: &mut [Message<SensorReading>]) {
+    fn handle_batch(&self, batch: &mut [Message<SensorReading>], _info: &BatchInfo<'_>) {
         self.aggregates.record(batch.iter().map(|m| &m.data));
     }
 }
@@ -45,7 +45,7 @@ impl Handler for ReadingsHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::{Failure, Status};
+    use crate::pipeline::{BatchTrigger, Failure, Status};
     use app::model::Kind;
     use std::time::Instant;
 
@@ -80,7 +80,9 @@ mod tests {
     fn batches_feed_the_aggregates() {
         let agg = Arc::new(Aggregates::default());
         let h = ReadingsHandler::new(agg.clone());
-        h.handle_batch(&mut [message(Kind::Humidity, 40.0), message(Kind::Humidity, 60.0)]);
+        let info =
+            BatchInfo { batcher: "default", batch_key: "default", size: 2, trigger: BatchTrigger::Size };
+        h.handle_batch(&mut [message(Kind::Humidity, 40.0), message(Kind::Humidity, 60.0)], &info);
         assert_eq!(agg.snapshot()[0].mean, 50.0);
     }
 }

@@ -3,12 +3,12 @@
 
 use crate::config::ServerConfig;
 use crate::ingest::Ingest;
-use crate::pipeline::{Pipeline, PipelineHooks};
-use crate::pubsub::PubSub;
+use crate::pipeline::{Pipeline, PubSubProducer};
+use crate::pubsub::{PubSub, SubscribeConfig};
 use crate::readings::ReadingsHandler;
 use crate::shutdown::Drain;
 use crate::state::AppState;
-use crate::telemetry::{Reporter, Stats};
+use crate::telemetry::{Aggregates, Ledger, Reporter, Stats};
 use crate::{api, ws};
 use app::api::SharedBackend;
 use app::model::StatsSnapshot;
@@ -31,28 +31,33 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<StatsSnapshot> {
-    let stats = Stats::new();
+    let ledger = Arc::new(Ledger::default());
+    let aggregates = Arc::new(Aggregates::default());
     let pubsub = PubSub::new();
-    let ledger = stats.ledger.clone();
-    let pipeline = Pipeline::start(
-        &config.pipeline,
+    let producer = PubSubProducer::subscribe(
         &pubsub,
-        Arc::new(ReadingsHandler::new(stats.aggregates.clone())),
-        ledger.clone(),
-        PipelineHooks {
+        &[&config.topic],
+        SubscribeConfig {
+            capacity: config.buffer,
+            overflow: config.overflow,
             lost: ledger.buffer_full_counter(),
-            on_batch: Arc::new({
-                let ledger = ledger.clone();
-                move |_| ledger.batch_handled()
-            }),
         },
+    );
+    let mut pipeline_config = config.pipeline.clone();
+    pipeline_config.observers.push(ledger.clone());
+    let pipeline = Pipeline::start(
+        pipeline_config,
+        producer,
+        Arc::new(ReadingsHandler::new(aggregates.clone())),
+        ledger.clone(),
     )?;
+    let stats = Stats::new(ledger.clone(), aggregates, pipeline.clone());
     let background = TaskTracker::new();
     let reporter_stop = CancellationToken::new();
     let reporter = Reporter::start(stats.clone(), reporter_stop.clone(), &background);
     let state = AppState {
         leptos: config.leptos_options(),
-        ingest: Ingest::new(pubsub.clone(), ledger, &config.pipeline.topic),
+        ingest: Ingest::new(pubsub.clone(), ledger, &config.topic),
         stats: stats.clone(),
         reporter,
         shutdown: shutdown.clone(),

@@ -4,9 +4,10 @@
 //!    requests finish (a request that got 202 has had its events published); WebSocket streams
 //!    send a close frame and end. Waited for at most `drain_timeout`.
 //! 2. The pub/sub is closed: later publishes are refused (HTTP 503), nothing new enters.
-//! 3. The pipeline drains: the producer hands out what its subscription buffered, processors
-//!    finish, the batcher flushes its partial batch, every message is acknowledged.
-//!    Bounded by `drain_timeout`; past it, what is left is reported as in flight.
+//! 3. The pipeline drains in its own order (`pipeline::terminator`): the producer hands out
+//!    what its subscription buffered, processors finish, batchers flush their partial
+//!    batches, every message is acknowledged. Bounded by `drain_timeout`; past it, what is left
+//!    is failed as "shutdown timeout", so the ledger still balances.
 //! 4. The reporter publishes a final snapshot and stops; the final ledger is logged.
 
 use crate::pipeline::Pipeline;
@@ -43,9 +44,9 @@ impl Drain {
         }
         tracing::info!("closing the pub/sub, draining the pipeline");
         self.pubsub.close();
-        match self.pipeline.drained(self.drain_timeout).await {
+        match self.pipeline.stop(self.drain_timeout).await {
             Ok(()) => tracing::info!("pipeline drained"),
-            Err(e) => tracing::warn!("{e}; unfinished messages stay counted as in flight"),
+            Err(e) => tracing::warn!("{e}"),
         }
         self.reporter_stop.cancel();
         self.background.close();

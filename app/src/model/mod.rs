@@ -1,8 +1,12 @@
 //! Wire types shared by the server and the browser: what is published, and what the live
 //! stream carries. Both sides compile this module, so a field renamed here is renamed everywhere.
 
+mod pipeline;
 mod reading;
 mod stats;
 
+pub use pipeline::{
+    BatcherNode, Percentiles, PipelineStats, ProcessorsNode, StageRole, StageStats, Topology,
+};
 pub use reading::{Kind, ReadingError, SensorReading};
 pub use stats::{KindAggregate, ReasonCount, StatsSnapshot};

@@ -1,6 +1,6 @@
 //! The stats snapshot: what `GET /api/stats` returns and what the WebSocket streams.
 
-use super::Kind;
+use super::{Kind, PipelineStats};
 use serde::{Deserialize, Serialize};
 
 /// One consistent view of the pipeline's ledger and rates.
@@ -35,6 +35,8 @@ pub struct StatsSnapshot {
     pub failure_reasons: Vec<ReasonCount>,
     /// Drop counts by reason, most frequent first.
     pub drop_reasons: Vec<ReasonCount>,
+    /// The engine: topology, per-stage statistics, latency.
+    pub pipeline: PipelineStats,
 }
 
 /// Running aggregate of one kind's processed readings.

@@ -1,10 +1,124 @@
-//! The acknowledgement contract: every message ends here exactly once, as successful or failed.
+//! Acknowledgement: the contract every message ends in exactly once, the engine's wrapper that
+//! adds telemetry and skips messages already acknowledged, and the drop guard that resolves a
+//! message as failed when the stage holding it dies (Vector's finalizers, per chunk).
 
 use super::Message;
+use super::telemetry::{Event, LatencySample, StageId, Telemetry, latency_samples};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
 
-/// Told the fate of messages. Failed messages are acknowledged as soon as they fail (in the
-/// processor); successful ones once their batch has been handled. Implementations must be cheap:
-/// they run on the pipeline's tasks, once per chunk or batch, never per message hand-off.
+/// Failure kind of messages still in the pipeline when its drain timed out.
+pub(crate) const SHUTDOWN_TIMEOUT: &str = "shutdown timeout";
+
+/// Told the fate of messages, like Broadway's `Acknowledger.ack/3`. Failed messages are
+/// acknowledged once they fail (after `handle_failed`), successful ones once their batch has
+/// been handled (or right after `handle_message` with [`Message::ack_immediately`]).
+///
+/// Implementations must be cheap and must not block: they run on the pipeline's tasks, once
+/// per chunk or batch.
 pub trait Acknowledger<T>: Send + Sync + 'static {
     fn ack(&self, successful: &[Message<T>], failed: &[Message<T>]);
+}
+
+/// The engine's side of acknowledgement: calls the user's acknowledger exactly once per
+/// message and reports the acknowledgement (with publish→ack latency) to telemetry.
+pub(crate) struct Acker<T> {
+    acknowledger: Arc<dyn Acknowledger<T>>,
+    telemetry: Telemetry,
+    /// Messages failed by drop guards (their stage died or was torn down).
+    guarded: AtomicU64,
+    /// Set when the drain timed out: guards then fail messages as `"shutdown timeout"`.
+    halted: AtomicBool,
+}
+
+impl<T: Send + 'static> Acker<T> {
+    pub(crate) fn new(acknowledger: Arc<dyn Acknowledger<T>>, telemetry: Telemetry) -> Arc<Self> {
+        Arc::new(Self { acknowledger, telemetry, guarded: AtomicU64::new(0), halted: AtomicBool::new(false) })
+    }
+
+    /// Acknowledges `successful` and `failed`, leaving out messages already acknowledged
+    /// (they are moved to the end of their vector and marked). Every message passed in is
+    /// marked acknowledged afterwards.
+    pub(crate) fn ack(&self, stage: StageId, successful: &mut [Message<T>], failed: &mut [Message<T>]) {
+        let ok = fresh(successful);
+        let bad = fresh(failed);
+        if ok == 0 && bad == 0 {
+            return;
+        }
+        let (ok_msgs, bad_msgs) = (&mut successful[..ok], &mut failed[..bad]);
+        self.acknowledger.ack(ok_msgs, bad_msgs);
+        let now = Instant::now();
+        let mut latency: Vec<LatencySample> = Vec::new();
+        latency_samples(now, ok_msgs, &mut latency);
+        latency_samples(now, bad_msgs, &mut latency);
+        for m in ok_msgs.iter_mut().chain(bad_msgs.iter_mut()) {
+            m.acked = true;
+        }
+        self.telemetry.emit(&Event::MessagesAcked { stage, successful: ok, failed: bad, latency: &latency });
+    }
+
+    pub(crate) fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// Messages failed by drop guards so far.
+    pub(crate) fn guarded(&self) -> u64 {
+        self.guarded.load(Ordering::Acquire)
+    }
+
+    /// From now on, guards fail what they hold as abandoned at shutdown.
+    pub(crate) fn halt(&self) {
+        self.halted.store(true, Ordering::Release);
+    }
+}
+
+/// Moves already-acknowledged messages to the end (keeping order otherwise) and returns how
+/// many are not acknowledged yet. Free when none is (the usual case).
+fn fresh<T>(messages: &mut [Message<T>]) -> usize {
+    if messages.iter().any(|m| m.acked) {
+        messages.sort_by_key(|m| m.acked); // stable: order of the fresh ones is kept
+        messages.iter().take_while(|m| !m.acked).count()
+    } else {
+        messages.len()
+    }
+}
+
+/// Messages held by a stage. If the holder drops them without handing them on or
+/// acknowledging them (its task was aborted, or died), the guard fails them (kind
+/// `"stage crashed"`, unless a handler had already failed them) and acknowledges them: nothing in flight is ever lost without a trace.
+pub(crate) struct InFlight<T: Send + 'static> {
+    pub messages: Vec<Message<T>>,
+    acker: Arc<Acker<T>>,
+    /// Who holds them now: named in the failure reason.
+    pub holder: StageId,
+}
+
+impl<T: Send + 'static> InFlight<T> {
+    pub(crate) fn new(messages: Vec<Message<T>>, acker: Arc<Acker<T>>, holder: StageId) -> Self {
+        Self { messages, acker, holder }
+    }
+
+    /// Takes the messages out: the caller is now responsible for them.
+    pub(crate) fn take(&mut self) -> Vec<Message<T>> {
+        std::mem::take(&mut self.messages)
+    }
+}
+
+impl<T: Send + 'static> Drop for InFlight<T> {
+    fn drop(&mut self) {
+        if self.messages.is_empty() {
+            return;
+        }
+        let (kind, reason) = if self.acker.halted.load(Ordering::Acquire) {
+            (SHUTDOWN_TIMEOUT, format!("abandoned in the {} stage: the drain timed out", self.holder))
+        } else {
+            ("stage crashed", format!("the {} stage stopped while holding this message", self.holder))
+        };
+        for m in self.messages.iter_mut().filter(|m| m.is_ok()) {
+            m.fail(kind, reason.clone());
+        }
+        self.acker.guarded.fetch_add(self.messages.len() as u64, Ordering::AcqRel);
+        self.acker.ack(self.holder, &mut [], &mut self.messages);
+    }
 }

@@ -1,6 +1,12 @@
-//! The message that flows through the pipeline: data plus its status. Pure helpers only.
+//! The message that flows through the pipeline: data, metadata, status and routing (batcher,
+//! batch key). Plain data plus pure helpers, as Broadway's `Message` is.
 
+use std::borrow::Cow;
 use std::time::Instant;
+
+/// Name of the batcher a message goes to unless a handler routes it with
+/// [`Message::put_batcher`].
+pub const DEFAULT_BATCHER: &str = "default";
 
 /// Why a message failed: a short `kind` it is counted under (e.g. `"temperature out of
 /// range"`, `"panic"`) and the full `reason` shown to a person.
@@ -18,24 +24,71 @@ pub enum Status {
     Failed(Failure),
 }
 
-/// One message: the data a handler works on, its status, and when it was published.
+/// Groups messages inside one batcher: a batch only ever holds messages of one key, and one
+/// key's batches are handled one after another by the same batch processor.
+pub type BatchKey = Cow<'static, str>;
+
+/// Producer-specific facts about a message (its topic, an id, ...). Empty by default and free
+/// when empty; a handful of entries at most, so a vector beats a map.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metadata(Vec<(&'static str, String)>);
+
+impl Metadata {
+    /// The value stored under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Stores `value` under `key`, replacing an earlier value.
+    pub fn insert(&mut self, key: &'static str, value: impl Into<String>) {
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+}
+
+/// One message: what a handler works on, what it decided, and where it goes next.
 #[derive(Debug)]
 pub struct Message<T> {
     /// The payload; handlers transform it in place.
     pub data: T,
+    /// Facts the producer attached.
+    pub metadata: Metadata,
     /// Ok until a handler (or a crash) fails it.
     pub status: Status,
-    /// Publish time of the chunk it arrived in: the start of its publish→ack latency.
+    /// The batcher it is routed to ([`DEFAULT_BATCHER`] unless changed).
+    pub batcher: &'static str,
+    /// Its batch key inside that batcher (`"default"` unless changed).
+    pub batch_key: BatchKey,
+    /// When it was published: the start of its publish→processed and publish→ack latency.
+    /// Stamped once per published chunk (a clock read costs ~26 ns here).
     pub published_at: Instant,
+    /// Set by [`Message::ack_immediately`]; the processor acknowledges it right after
+    /// `handle_message`, and nothing acknowledges it again.
+    pub(crate) ack_now: bool,
+    /// Already acknowledged: later stages must not acknowledge it again.
+    pub(crate) acked: bool,
 }
 
 impl<T> Message<T> {
-    /// A fresh, ok message.
+    /// A fresh, ok message for the default batcher.
     pub fn new(data: T, published_at: Instant) -> Self {
-        Self { data, status: Status::Ok, published_at }
+        Self {
+            data,
+            metadata: Metadata::default(),
+            status: Status::Ok,
+            batcher: DEFAULT_BATCHER,
+            batch_key: Cow::Borrowed(DEFAULT_BATCHER),
+            published_at,
+            ack_now: false,
+            acked: false,
+        }
     }
 
-    /// Marks the message failed; it will be acknowledged as failed and skip the batcher.
+    /// Marks the message failed; it skips the batchers and is acknowledged as failed after
+    /// `handle_failed`.
     pub fn failed(mut self, kind: &'static str, reason: impl Into<String>) -> Self {
         self.fail(kind, reason);
         self
@@ -46,9 +99,36 @@ impl<T> Message<T> {
         self.status = Status::Failed(Failure { kind, reason: reason.into() });
     }
 
+    /// Routes the message to the batcher named `batcher` (it must exist in the pipeline's
+    /// config; a message routed to an unknown batcher fails with kind `"unknown batcher"`).
+    pub fn put_batcher(mut self, batcher: &'static str) -> Self {
+        self.batcher = batcher;
+        self
+    }
+
+    /// Sets the message's batch key inside its batcher.
+    pub fn put_batch_key(mut self, key: impl Into<BatchKey>) -> Self {
+        self.batch_key = key.into();
+        self
+    }
+
+    /// Acknowledges the message as soon as `handle_message` returns, with its status then,
+    /// instead of at the end of the pipeline. It still flows on to its batcher.
+    pub fn ack_immediately(&mut self) {
+        self.ack_now = true;
+    }
+
     /// Whether no handler has failed it.
     pub fn is_ok(&self) -> bool {
         matches!(self.status, Status::Ok)
+    }
+
+    /// The failure, if it failed.
+    pub fn failure(&self) -> Option<&Failure> {
+        match &self.status {
+            Status::Failed(f) => Some(f),
+            Status::Ok => None,
+        }
     }
 }
 
@@ -57,14 +137,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failed_sets_kind_and_reason() {
-        let m = Message::new(1, Instant::now()).failed("invalid", "too big");
-        assert!(!m.is_ok());
-        assert_eq!(m.status, Status::Failed(Failure { kind: "invalid", reason: "too big".into() }));
+    fn new_messages_are_ok_and_go_to_the_default_batcher() {
+        let m = Message::new("x", Instant::now());
+        assert!(m.is_ok());
+        assert_eq!((m.batcher, m.batch_key.as_ref()), ("default", "default"));
+        assert!(m.failure().is_none());
     }
 
     #[test]
-    fn new_messages_are_ok() {
-        assert!(Message::new("x", Instant::now()).is_ok());
+    fn failed_sets_kind_and_reason() {
+        let m = Message::new(1, Instant::now()).failed("invalid", "too big");
+        assert!(!m.is_ok());
+        assert_eq!(m.failure(), Some(&Failure { kind: "invalid", reason: "too big".into() }));
+    }
+
+    #[test]
+    fn routing_helpers_set_batcher_and_key() {
+        let m = Message::new(1, Instant::now()).put_batcher("slow").put_batch_key(format!("s-{}", 7));
+        assert_eq!((m.batcher, m.batch_key.as_ref()), ("slow", "s-7"));
+    }
+
+    #[test]
+    fn metadata_replaces_and_reads_back() {
+        let mut md = Metadata::default();
+        md.insert("topic", "events");
+        md.insert("topic", "sensors.a");
+        assert_eq!(md.get("topic"), Some("sensors.a"));
+        assert_eq!(md.get("id"), None);
     }
 }

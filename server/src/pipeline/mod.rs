@@ -1,30 +1,64 @@
-//! The pipeline engine: a Broadway-style topology of stages fed by the pub/sub.
+//! The pipeline engine: the Rust counterpart of Broadway. A small public surface; the stages
+//! are private, one per file.
 //!
 //! ```text
-//! pub/sub topic ──▶ producer ──demand──▶ processors ×N ──▶ batcher ──▶ acknowledger
-//!                    (buffer)   chunks   handle_message     handle_batch   (ok / failed)
-//!                                          └── failed ─────────────────────▶ acknowledger
+//! Producer ──demand──▶ processors ×N ──put_batcher──▶ batcher "a" ──▶ batch processors a ×M ──▶ Acknowledger
+//!  (pub/sub,  ◀─chunks─  prepare_messages            (batch_size,        handle_batch            ack(ok, failed)
+//!   generator,            handle_message              batch_timeout,      └─ failed ─▶ handle_failed ─┘
+//!   test)                 └─ failed ─▶ handle_failed ─▶ ack              batch keys)
 //! ```
-//! - Demand-driven: a processor asks for up to `max_demand` messages and receives a chunk; the
-//!   producer takes from its subscription only when asked, so a slow stage slows intake and
-//!   nothing buffers without bound.
-//! - Every message is acknowledged exactly once: failed ones as they fail (validation, a panic in
-//!   `handle_message`, a panic in `handle_batch`), successful ones after their batch is handled.
-//! - Shutdown: close the topic on the pub/sub; the producer drains what is buffered, processors
-//!   finish, the batcher flushes its partial batch, then every task ends (see `crate::shutdown`).
+//!
+//! # Using it
+//! Implement [`Handler`] (`handle_message`, and optionally `prepare_messages`, `handle_batch`,
+//! `handle_failed`), pick a [`Producer`] ([`PubSubProducer`] for topics of the pub/sub), an
+//! [`Acknowledger`] to be told each message's fate, and start it:
+//! `Pipeline::start(PipelineConfig::default(), producer, handler, acknowledger)`.
+//!
+//! # Guarantees
+//! - **Demand**: a processor asks for at most `max_demand` messages and asks again once what
+//!   it waits for falls to `min_demand`; the producer never hands out more than asked, so a
+//!   slow stage slows intake and every queue is bounded.
+//! - **Exactly one acknowledgement** per message: failed ones once they fail (after
+//!   `handle_failed`), successful ones after `handle_batch` (or after `handle_message` with
+//!   [`Message::ack_immediately`], or when there is no batcher).
+//! - **Crashes**: a panic in a handler fails that message (or batch) with the panic message as
+//!   reason; the stage keeps going. A stage task that dies outright (a kill, a panic in an
+//!   observer) is restarted by the supervisor and counted; the messages it held are failed by
+//!   drop guards (kind `"stage crashed"`), never lost.
+//! - **Shutdown**: [`Pipeline::stop`] drains in the order written in `terminator`, bounded by
+//!   a timeout past which what is left is failed as `"shutdown timeout"`.
+//! - **Telemetry**: every event is listed in [`telemetry`]; the built-in metrics turn them into
+//!   per-stage counts, rates, busy ratios, queue depths and latency percentiles
+//!   ([`Pipeline::stats`]).
+//!
+//! # Testing
+//! [`testing`] ships a test producer, a recording acknowledger, and `test_message` /
+//! `test_batch`, which push messages through a real topology and hand back their acks.
 
 mod ack;
+mod batch_processor;
 mod batcher;
+mod config;
+mod handle;
 mod handler;
 mod message;
+mod metrics;
 mod processor;
 mod producer;
+mod producer_stage;
+mod supervisor;
+pub mod telemetry;
+mod terminator;
+pub mod testing;
 mod topology;
 
 pub use ack::Acknowledger;
-pub use handler::Handler;
-pub use message::{Failure, Message, Status};
-pub use topology::{Pipeline, PipelineConfig, PipelineError, PipelineHooks};
+pub use config::{BatcherConfig, PipelineConfig, PipelineError, ProcessorConfig};
+pub use handle::Pipeline;
+pub use handler::{BatchInfo, Handler};
+pub use message::{BatchKey, DEFAULT_BATCHER, Failure, Message, Metadata, Status};
+pub use producer::{Gauge, GenerateProducer, Producer, PubSubProducer};
+pub use telemetry::{BatchTrigger, Event, Observer, StageId};
 
 #[cfg(test)]
 mod tests;

@@ -1,61 +1,145 @@
-//! The producer stage: turns a pub/sub subscription into messages handed out on demand.
+//! Producers: where a pipeline's messages come from. A producer only ever hands out what a
+//! stage asked for (demand), so a slow pipeline slows its source instead of buffering.
 //!
-//! A processor asks for up to `n` messages ([`Demand`]) and gets a chunk of at most `n`; the
-//! producer never pushes unasked. While no one asks, nothing is taken from the subscription, so
-//! its bounded buffer fills and back-pressure reaches the publisher.
+//! - [`PubSubProducer`]: subscribed to topics of the [`PubSub`]; its bounded subscription
+//!   buffer is what back-pressure fills, and what reaches the publisher.
+//! - [`GenerateProducer`]: builds messages on demand from a function (benchmarks, demos).
+//! - `testing::TestProducer`: fed by a test, message by message.
 
-use super::{Acknowledger, Message};
-use crate::pubsub::Subscription;
+use super::Message;
+use crate::pubsub::{PubSub, SubscribeConfig, Subscription};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use std::time::Instant;
 
-/// A request for up to `n` messages, answered on `reply`. A dropped reply means the producer
-/// has finished: the subscription is closed and drained.
-pub(crate) struct Demand<T> {
-    pub n: usize,
-    pub reply: oneshot::Sender<Vec<Message<T>>>,
+/// A reading of how many messages wait in a producer's source (queue depth).
+pub type Gauge = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// A source of messages driven by demand (a GenStage producer's `handle_demand`).
+pub trait Producer: Send + 'static {
+    type Data: Send + 'static;
+
+    /// Hands out at least one and at most `demand` messages, waiting until one exists;
+    /// `None` once the producer has nothing more and never will (its source ended, or it was
+    /// drained and is empty).
+    ///
+    /// Must be cancel-safe: the stage task may be killed while this waits, and the engine
+    /// calls it again on the restarted task. Nothing it took from its source may be lost.
+    fn produce(&mut self, demand: usize) -> impl Future<Output = Option<Vec<Message<Self::Data>>>> + Send;
+
+    /// Stops taking new work from the source; what is already buffered is still handed out,
+    /// then `produce` returns `None` (Broadway's `prepare_for_draining`). Default: nothing.
+    fn drain(&mut self) {}
+
+    /// The drain timed out: returns what is still buffered, so the engine can fail it rather
+    /// than lose it silently. Default: nothing buffered.
+    fn abandon(&mut self) -> Vec<Self::Data> {
+        Vec::new()
+    }
+
+    /// How to read the source's queue depth, if it has one.
+    fn backlog(&self) -> Option<Gauge> {
+        None
+    }
+
+    /// A short name for the topology view, e.g. `"pub/sub: events"`.
+    fn describe(&self) -> String;
 }
 
-/// Runs until the subscription ends and every buffered message has been handed out. If every
-/// processor is gone first, what is left is acknowledged as failed (kind `"no processor"`):
-/// nothing is lost without a trace.
-pub(crate) async fn run<T: Send + 'static>(
-    mut subscription: Subscription<T>,
-    mut demands: mpsc::Receiver<Demand<T>>,
-    acknowledger: Arc<dyn Acknowledger<T>>,
-) {
-    let mut buffer: VecDeque<Message<T>> = VecDeque::new();
-    while let Some(demand) = demands.recv().await {
-        if buffer.is_empty() {
-            match subscription.recv().await {
-                Some(d) => {
-                    let at = d.published_at;
-                    buffer.extend(d.items.into_iter().map(|item| Message::new(item, at)));
-                }
-                None => break, // closed and drained: dropping `demand` tells the processor
-            }
-        }
-        let take = demand.n.min(buffer.len());
-        let chunk: Vec<Message<T>> = buffer.drain(..take).collect();
-        if let Err(unwanted) = demand.reply.send(chunk) {
-            // The asker is gone: keep its messages for the next demand, in order.
-            for m in unwanted.into_iter().rev() {
-                buffer.push_front(m);
-            }
+/// A producer subscribed to one or more topics of a [`PubSub`].
+pub struct PubSubProducer<T> {
+    subscription: Subscription<T>,
+    buffer: VecDeque<Message<T>>,
+    topics: Vec<String>,
+}
+
+impl<T: Clone + Send + 'static> PubSubProducer<T> {
+    /// Subscribes to every topic in `topics` with one shared, bounded buffer.
+    pub fn subscribe(pubsub: &PubSub<T>, topics: &[&str], config: SubscribeConfig) -> Self {
+        Self {
+            subscription: pubsub.subscribe_many(topics, config),
+            buffer: VecDeque::new(),
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
         }
     }
-    // Stop accepting demand; processors waiting on it see the channel end.
-    demands.close();
-    let mut orphans: Vec<Message<T>> = buffer.into_iter().collect();
-    while let Some(d) = subscription.try_recv() {
-        let at = d.published_at;
-        orphans.extend(d.items.into_iter().map(|item| Message::new(item, at)));
-    }
-    if !orphans.is_empty() {
-        for m in &mut orphans {
-            m.fail("no processor", "every processor stopped before this message was handed out");
+}
+
+impl<T: Send + 'static> Producer for PubSubProducer<T> {
+    type Data = T;
+
+    async fn produce(&mut self, demand: usize) -> Option<Vec<Message<T>>> {
+        if self.buffer.is_empty() {
+            // `recv` is cancel-safe, and nothing awaits after it: killing the stage here
+            // loses nothing.
+            let delivery = self.subscription.recv().await?;
+            let at = delivery.published_at;
+            self.buffer.extend(delivery.items.into_iter().map(|item| Message::new(item, at)));
         }
-        acknowledger.ack(&[], &orphans);
+        let take = demand.min(self.buffer.len());
+        Some(self.buffer.drain(..take).collect())
+    }
+
+    fn drain(&mut self) {
+        self.subscription.close();
+    }
+
+    fn abandon(&mut self) -> Vec<T> {
+        let mut left: Vec<T> = self.buffer.drain(..).map(|m| m.data).collect();
+        while let Some(d) = self.subscription.try_recv() {
+            left.extend(d.items);
+        }
+        left
+    }
+
+    fn backlog(&self) -> Option<Gauge> {
+        Some(self.subscription.gauge())
+    }
+
+    fn describe(&self) -> String {
+        format!("pub/sub: {}", self.topics.join(", "))
+    }
+}
+
+/// Builds messages on demand with `make(n)` until `limit` messages have been made; each chunk
+/// is stamped with the time it was made.
+pub struct GenerateProducer<T, F> {
+    make: F,
+    left: u64,
+    name: String,
+    _data: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T, F: FnMut(usize) -> Vec<T>> GenerateProducer<T, F> {
+    pub fn new(name: impl Into<String>, limit: u64, make: F) -> Self {
+        Self { make, left: limit, name: name.into(), _data: std::marker::PhantomData }
+    }
+}
+
+impl<T: Send + 'static, F: FnMut(usize) -> Vec<T> + Send + 'static> Producer for GenerateProducer<T, F> {
+    type Data = T;
+
+    async fn produce(&mut self, demand: usize) -> Option<Vec<Message<T>>> {
+        if self.left == 0 {
+            return None;
+        }
+        let n = (demand as u64).min(self.left) as usize;
+        let at = Instant::now();
+        let mut items = (self.make)(n);
+        items.truncate(n);
+        self.left -= items.len() as u64;
+        if items.is_empty() {
+            self.left = 0;
+            return None;
+        }
+        Some(items.into_iter().map(|item| Message::new(item, at)).collect())
+    }
+
+    fn drain(&mut self) {
+        self.left = 0;
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
     }
 }

@@ -1,144 +1,177 @@
-//! Builds and starts the stages: producer → processors → batcher, wired by bounded channels.
+//! Builds a pipeline: validates the config, creates every stage's state and the bounded
+//! channels between them, and starts each stage under the supervisor. It only builds and
+//! names; what the stages do lives in their own files.
+//!
+//! ```text
+//! producer ──demand/chunks──▶ processor ×P ──▶ batcher "a" ──▶ batch processor a.0 … a.N
+//!                                           └─▶ batcher "b" ──▶ batch processor b.0 …
+//! ```
 
-use super::batcher::Batcher;
-use super::processor::Processor;
-use super::{Acknowledger, Handler, producer};
-use crate::pubsub::{Overflow, PubSub, SubscribeConfig};
+use super::ack::Acker;
+use super::batch_processor::{self, BatchProcessorState};
+use super::batcher::{self, BatcherState};
+use super::config::{PipelineConfig, PipelineError};
+use super::handle::{Inner, Pipeline, Teardown};
+use super::metrics::Metrics;
+use super::processor::{self, ProcessorState};
+use super::producer::Producer;
+use super::producer_stage::{self, ProducerState};
+use super::supervisor::{StageSlot, supervise};
+use super::telemetry::{Event, StageId, Telemetry};
+use super::{Acknowledger, Handler};
+use app::model::{BatcherNode, ProcessorsNode, Topology};
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// How a pipeline is shaped. Defaults follow the foundation issue: 2 processors, batches of 100
-/// or 50 ms.
-#[derive(Clone, Debug)]
-pub struct PipelineConfig {
-    /// The pub/sub topic the producer subscribes to.
-    pub topic: String,
-    /// The subscription's buffer, in messages: what may wait between publisher and producer.
-    pub buffer: usize,
-    /// What a full buffer does to publishers.
-    pub overflow: Overflow,
-    /// Concurrent processors.
-    pub processors: usize,
-    /// Most messages a processor asks for at once.
-    pub max_demand: usize,
-    /// Messages per batch.
-    pub batch_size: usize,
-    /// Longest a partial batch waits before it is handled anyway.
-    pub batch_timeout: Duration,
-}
-
-impl Default for PipelineConfig {
-    fn default() -> Self {
-        Self {
-            topic: "events".into(),
-            buffer: 65_536,
-            overflow: Overflow::Block,
-            processors: 2,
-            max_demand: 256,
-            batch_size: 100,
-            batch_timeout: Duration::from_millis(50),
-        }
-    }
-}
-
-/// Why a pipeline could not be built or stopped cleanly.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum PipelineError {
-    #[error("invalid pipeline config: {0}")]
-    InvalidConfig(&'static str),
-    #[error("pipeline did not drain within {0:?}")]
-    DrainTimeout(Duration),
-}
-
-impl PipelineConfig {
-    fn validate(&self) -> Result<(), PipelineError> {
-        let checks = [
-            (self.buffer == 0, "buffer must be at least 1"),
-            (self.processors == 0, "processors must be at least 1"),
-            (self.max_demand == 0, "max_demand must be at least 1"),
-            (self.batch_size == 0, "batch_size must be at least 1"),
-            (self.batch_timeout.is_zero(), "batch_timeout must be positive"),
-        ];
-        match checks.into_iter().find(|(bad, _)| *bad) {
-            Some((_, why)) => Err(PipelineError::InvalidConfig(why)),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Handle to a running pipeline. The pipeline stops by itself once its topic is closed on the
-/// pub/sub and everything buffered has been handled; [`Pipeline::drained`] waits for that.
-#[derive(Clone)]
-pub struct Pipeline {
-    tracker: TaskTracker,
-}
-
-/// What a pipeline reports to, besides its acknowledger.
-pub struct PipelineHooks {
-    /// Counts messages the subscription loses (`DropNewest` overflow).
-    pub lost: Arc<AtomicU64>,
-    /// Called with each batch's size.
-    pub on_batch: Arc<dyn Fn(usize) + Send + Sync>,
-}
+/// Chunks a batcher's inbox holds per processor before processors wait.
+const CHUNKS_PER_PROCESSOR: usize = 4;
+/// Batches a batch processor's inbox holds before its batcher waits.
+const BATCHES_QUEUED: usize = 2;
 
 impl Pipeline {
-    /// Subscribes to the config's topic and starts every stage on the runtime.
-    pub fn start<H: Handler>(
-        config: &PipelineConfig,
-        pubsub: &PubSub<H::Data>,
+    /// Starts a pipeline on the current tokio runtime: `producer` feeds it, `handler` does its
+    /// work, `acknowledger` is told every message's fate exactly once.
+    pub fn start<P, H>(
+        config: PipelineConfig,
+        producer: P,
         handler: Arc<H>,
         acknowledger: Arc<dyn Acknowledger<H::Data>>,
-        hooks: PipelineHooks,
-    ) -> Result<Self, PipelineError>
+    ) -> Result<Pipeline, PipelineError>
     where
-        H::Data: Clone,
+        P: Producer<Data = H::Data>,
+        H: Handler,
     {
         config.validate()?;
-        let subscription = pubsub.subscribe(
-            &config.topic,
-            SubscribeConfig { capacity: config.buffer, overflow: config.overflow, lost: hooks.lost },
-        );
-        let tracker = TaskTracker::new();
-        let (demand_tx, demand_rx) = mpsc::channel(config.processors * 2);
-        let (batch_tx, batch_rx) = mpsc::channel(config.processors * 2);
-        tracker.spawn(producer::run(subscription, demand_rx, acknowledger.clone()));
-        for _ in 0..config.processors {
-            let processor = Processor {
-                handler: handler.clone(),
-                acknowledger: acknowledger.clone(),
-                demands: demand_tx.clone(),
-                to_batcher: batch_tx.clone(),
-                max_demand: config.max_demand,
-            };
-            tracker.spawn(processor.run());
-        }
-        tracker.spawn(
-            Batcher {
-                handler,
-                acknowledger,
-                from_processors: batch_rx,
-                batch_size: config.batch_size,
-                batch_timeout: config.batch_timeout,
-                on_batch: hooks.on_batch,
+        let pc = config.processors;
+        let topology = Topology {
+            producer: producer.describe(),
+            processors: ProcessorsNode {
+                concurrency: pc.concurrency as u32,
+                max_demand: pc.max_demand as u32,
+                min_demand: pc.min_demand() as u32,
+            },
+            batchers: config
+                .batchers
+                .iter()
+                .map(|b| BatcherNode {
+                    name: b.name.to_owned(),
+                    batch_size: b.batch_size as u32,
+                    batch_timeout_ms: b.batch_timeout.as_millis() as u64,
+                    concurrency: b.concurrency as u32,
+                    keys: Vec::new(),
+                })
+                .collect(),
+        };
+
+        // Channels, downstream first.
+        let mut batchers = Vec::new();
+        let mut batch_processors = Vec::new();
+        let mut to_batchers = Vec::new();
+        for (b, bc) in config.batchers.iter().enumerate() {
+            let (tx, rx) = mpsc::channel(CHUNKS_PER_PROCESSOR * pc.concurrency);
+            to_batchers.push(tx);
+            let mut to_processors = Vec::new();
+            for index in 0..bc.concurrency {
+                let (btx, brx) = mpsc::channel(BATCHES_QUEUED);
+                to_processors.push(btx);
+                let state = BatchProcessorState { batcher: b, batcher_name: bc.name, index, batches: brx };
+                batch_processors
+                    .push((StageId::BatchProcessor { batcher: b, index }, Arc::new(Mutex::new(state))));
             }
-            .run(),
-        );
+            let state = BatcherState::new(b, bc.batch_size, bc.batch_timeout, rx, to_processors);
+            batchers.push(Arc::new(Mutex::new(state)));
+        }
+        let keys =
+            batchers.iter().map(|b| b.try_lock().map(|s| s.keys.clone()).unwrap_or_default()).collect();
+        let metrics = Arc::new(Metrics::new(topology.clone(), producer.backlog(), keys));
+        let telemetry = Telemetry { metrics: metrics.clone(), observers: config.observers.clone().into() };
+        let acker = Acker::new(acknowledger, telemetry.clone());
+
+        let (demand_tx, demand_rx) = mpsc::unbounded_channel();
+        let mut processors = Vec::new();
+        let mut to_processors = Vec::new();
+        for index in 0..pc.concurrency {
+            let (tx, rx) = mpsc::unbounded_channel();
+            to_processors.push(tx);
+            processors.push(Arc::new(Mutex::new(ProcessorState {
+                index,
+                chunks: rx,
+                demands: demand_tx.clone(),
+                outstanding: 0,
+                max_demand: pc.max_demand,
+                min_demand: pc.min_demand(),
+                batchers: config.batchers.iter().map(|b| b.name).collect(),
+                to_batchers: to_batchers.clone(),
+            })));
+        }
+        drop((demand_tx, to_batchers));
+        let producer = Arc::new(Mutex::new(ProducerState {
+            producer,
+            demands: demand_rx,
+            unmet: VecDeque::new(),
+            to_processors,
+            drained: false,
+        }));
+
+        // Start every stage under supervision.
+        let tracker = TaskTracker::new();
+        let drain = CancellationToken::new();
+        let halt = CancellationToken::new();
+        let mut slots = Vec::new();
+        let mut start =
+            |stage: StageId,
+             body: Box<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>| {
+                let slot = Arc::new(StageSlot::default());
+                slots.push((stage, slot.clone()));
+                supervise(&tracker, stage, slot, telemetry.clone(), halt.clone(), body);
+            };
+        {
+            let (state, acker, drain) = (producer.clone(), acker.clone(), drain.clone());
+            start(
+                StageId::Producer,
+                Box::new(move || Box::pin(producer_stage::run(state.clone(), acker.clone(), drain.clone()))),
+            );
+        }
+        for (i, state) in processors.iter().enumerate() {
+            let (state, handler, acker) = (state.clone(), handler.clone(), acker.clone());
+            start(
+                StageId::Processor(i),
+                Box::new(move || Box::pin(processor::run(state.clone(), handler.clone(), acker.clone()))),
+            );
+        }
+        for (b, state) in batchers.iter().enumerate() {
+            let (state, acker) = (state.clone(), acker.clone());
+            start(
+                StageId::Batcher(b),
+                Box::new(move || Box::pin(batcher::run(state.clone(), acker.clone()))),
+            );
+        }
+        for (stage, state) in &batch_processors {
+            let (state, handler, acker) = (state.clone(), handler.clone(), acker.clone());
+            start(
+                *stage,
+                Box::new(move || {
+                    Box::pin(batch_processor::run(state.clone(), handler.clone(), acker.clone()))
+                }),
+            );
+        }
         tracker.close();
-        Ok(Self { tracker })
-    }
+        telemetry.emit(&Event::TopologyStarted { topology: &topology });
 
-    /// Waits until every stage has finished (after the topic was closed), at most `timeout`.
-    pub async fn drained(&self, timeout: Duration) -> Result<(), PipelineError> {
-        tokio::time::timeout(timeout, self.tracker.wait())
-            .await
-            .map_err(|_| PipelineError::DrainTimeout(timeout))
-    }
-
-    /// Whether every stage has finished.
-    pub fn is_finished(&self) -> bool {
-        self.tracker.is_closed() && self.tracker.is_empty()
+        let teardown = Teardown::new(acker, producer, processors, batchers, batch_processors);
+        Ok(Pipeline {
+            inner: Arc::new(Inner {
+                tracker,
+                drain,
+                halt,
+                slots,
+                metrics,
+                telemetry,
+                teardown: Box::new(teardown),
+            }),
+        })
     }
 }

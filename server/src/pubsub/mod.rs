@@ -88,8 +88,20 @@ impl<T: Clone + Send + 'static> PubSub<T> {
 
     /// Subscribes to `topic`. Dropping the [`Subscription`] unsubscribes.
     pub fn subscribe(&self, topic: &str, config: SubscribeConfig) -> Subscription<T> {
+        self.subscribe_many(&[topic], config)
+    }
+
+    /// Subscribes to every topic in `topics` with one buffer: messages of all of them arrive
+    /// on the one [`Subscription`], in the order they were published.
+    pub fn subscribe_many(&self, topics: &[&str], config: SubscribeConfig) -> Subscription<T> {
         let (subscriber, subscription) = subscription::pair(config);
-        self.write_topics().entry(topic.to_owned()).or_default().push(subscriber);
+        if self.shared.closed.load(Ordering::Acquire) {
+            return subscription; // drop the subscriber: the subscription ends at once
+        }
+        let mut all = self.write_topics();
+        for topic in topics {
+            all.entry((*topic).to_owned()).or_default().push(subscriber.clone());
+        }
         subscription
     }
 

@@ -45,6 +45,7 @@ impl<T> Clone for Subscriber<T> {
 pub struct Subscription<T> {
     rx: mpsc::UnboundedReceiver<Delivery<T>>,
     permits: Arc<Semaphore>,
+    capacity: usize,
     lost: Arc<AtomicU64>,
 }
 
@@ -59,7 +60,7 @@ pub(crate) fn pair<T>(config: SubscribeConfig) -> (Subscriber<T>, Subscription<T
         overflow: config.overflow,
         lost: config.lost.clone(),
     };
-    let subscription = Subscription { rx, permits, lost: config.lost };
+    let subscription = Subscription { rx, permits, capacity, lost: config.lost };
     (subscriber, subscription)
 }
 
@@ -127,6 +128,19 @@ impl<T> Subscription<T> {
         let delivery = self.rx.try_recv().ok()?;
         self.permits.add_permits(delivery.items.len());
         Some(delivery)
+    }
+
+    /// Stops new deliveries (publishers see this subscriber as gone; one blocked waiting for
+    /// room counts its messages as lost) while what is buffered can still be received.
+    pub fn close(&mut self) {
+        self.permits.close();
+        self.rx.close();
+    }
+
+    /// A reading of how many messages wait in the buffer now.
+    pub fn gauge(&self) -> Arc<dyn Fn() -> u64 + Send + Sync> {
+        let (permits, capacity) = (self.permits.clone(), self.capacity);
+        Arc::new(move || capacity.saturating_sub(permits.available_permits()) as u64)
     }
 
     /// Messages this subscription has lost so far (full buffer, or addressed to it after it was

@@ -2,7 +2,7 @@
 //! reason) or dropped (with why). Counters are bumped once per chunk or batch, never per message
 //! hand-off.
 
-use crate::pipeline::{Acknowledger, Message, Status};
+use crate::pipeline::{Acknowledger, Event, Message, Observer, Status};
 use app::model::{ReasonCount, StatsSnapshot};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,6 +121,15 @@ impl<T> Acknowledger<T> for Ledger {
         }
         if !successful.is_empty() {
             self.processed.fetch_add(successful.len() as u64, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Counts handled batches from the pipeline's telemetry.
+impl Observer for Ledger {
+    fn on_event(&self, event: &Event<'_>) {
+        if let Event::BatchStopped { .. } = event {
+            self.batch_handled();
         }
     }
 }

@@ -10,6 +10,7 @@ pub use aggregates::Aggregates;
 pub use ledger::{DropReason, Ledger};
 pub use reporter::{Reporter, SNAPSHOT_INTERVAL};
 
+use crate::pipeline::Pipeline;
 use app::model::StatsSnapshot;
 use rates::Rates;
 use std::sync::{Arc, Mutex};
@@ -22,24 +23,15 @@ pub struct Stats {
     pub ledger: Arc<Ledger>,
     /// Per-kind aggregates written by the batch handler.
     pub aggregates: Arc<Aggregates>,
+    /// The engine, for its topology, per-stage statistics and latency.
+    pub pipeline: Pipeline,
     rates: Arc<Mutex<Rates>>,
     started: Instant,
 }
 
-impl Default for Stats {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Stats {
-    pub fn new() -> Self {
-        Self {
-            ledger: Arc::default(),
-            aggregates: Arc::default(),
-            rates: Arc::default(),
-            started: Instant::now(),
-        }
+    pub fn new(ledger: Arc<Ledger>, aggregates: Arc<Aggregates>, pipeline: Pipeline) -> Self {
+        Self { ledger, aggregates, pipeline, rates: Arc::default(), started: Instant::now() }
     }
 
     /// Records a rate sample now; the reporter calls this on every tick.
@@ -60,6 +52,7 @@ impl Stats {
         s.error_rate_pct = if acked == 0 { 0.0 } else { s.failed as f64 * 100.0 / acked as f64 };
         s.uptime_ms = self.started.elapsed().as_millis() as u64;
         s.kinds = self.aggregates.snapshot();
+        s.pipeline = self.pipeline.stats();
         s
     }
 }

@@ -1,0 +1,93 @@
+//! The pipeline as the UI sees it: its topology (what to draw) and per-stage statistics (what
+//! to colour and label it with), plus publish→processed / publish→ack latency percentiles.
+
+use serde::{Deserialize, Serialize};
+
+/// The running topology: producer → processors → batchers → batch processors.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Topology {
+    /// What the producer reads from, e.g. `"pub/sub: events"`.
+    pub producer: String,
+    pub processors: ProcessorsNode,
+    pub batchers: Vec<BatcherNode>,
+}
+
+/// The processor group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessorsNode {
+    pub concurrency: u32,
+    pub max_demand: u32,
+    pub min_demand: u32,
+}
+
+/// One named batcher and its batch processors.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatcherNode {
+    pub name: String,
+    pub batch_size: u32,
+    pub batch_timeout_ms: u64,
+    /// Batch processors behind it.
+    pub concurrency: u32,
+    /// Batch keys seen most recently (at most 16), newest last.
+    pub keys: Vec<String>,
+}
+
+/// What a stage does, for grouping and drawing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageRole {
+    #[default]
+    Producer,
+    Processor,
+    Batcher,
+    BatchProcessor,
+}
+
+/// One stage's counters and gauges.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageStats {
+    /// e.g. `"processor 0"`, `"batcher default"`, `"batch processor default.1"`.
+    pub name: String,
+    pub role: StageRole,
+    /// Messages the stage took in since start.
+    pub received: u64,
+    /// Messages it passed on successfully (processors: handled ok; batch processors: acked ok).
+    pub successful: u64,
+    /// Messages that failed in it.
+    pub failed: u64,
+    /// Messages taken in per second, over the last second.
+    pub per_s: f64,
+    /// Share of the last second spent working, in percent.
+    pub busy_pct: f64,
+    /// Messages waiting for this stage now.
+    pub queue: u64,
+    /// Times its task died and was restarted.
+    pub restarts: u64,
+    /// p99 of the time it took per chunk or batch, in microseconds (recent window).
+    pub run_p99_us: f64,
+}
+
+/// Latency percentiles over a recent window, in microseconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+}
+
+/// The pipeline section of the stats snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PipelineStats {
+    pub topology: Topology,
+    pub stages: Vec<StageStats>,
+    /// Publish → end of `handle_message`.
+    pub processed_latency: Percentiles,
+    /// Publish → acknowledgement.
+    pub ack_latency: Percentiles,
+    /// Seconds the latency window spans (between 5 and 10).
+    pub latency_window_s: u32,
+    /// Stage restarts since start, all stages.
+    pub restarts: u64,
+}

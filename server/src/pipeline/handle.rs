@@ -1,0 +1,164 @@
+//! [`Pipeline`]: the cheap-clone handle to a running pipeline. Stop it, kill a stage (to see the
+//! supervisor at work), read its topology and statistics.
+
+use super::ack::{Acker, SHUTDOWN_TIMEOUT};
+use super::batch_processor::BatchProcessorState;
+use super::batcher::BatcherState;
+use super::config::PipelineError;
+use super::metrics::Metrics;
+use super::processor::ProcessorState;
+use super::producer::Producer;
+use super::producer_stage::ProducerState;
+use super::supervisor::StageSlot;
+use super::telemetry::{StageId, Telemetry};
+use super::{Message, terminator};
+use app::model::{Percentiles, PipelineStats, Topology};
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A running pipeline. Clones share it.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    /// Every stage's supervisor.
+    pub tracker: TaskTracker,
+    /// Cancelled to start the graceful drain.
+    pub drain: CancellationToken,
+    /// Cancelled when the drain timed out: supervisors stop restarting.
+    pub halt: CancellationToken,
+    pub slots: Vec<(StageId, Arc<StageSlot>)>,
+    pub metrics: Arc<Metrics>,
+    pub telemetry: Telemetry,
+    pub teardown: Box<dyn Abandon>,
+}
+
+impl Pipeline {
+    /// Drains the pipeline (see `terminator`): stops intake, hands out what the producer
+    /// buffered, finishes in-flight work, flushes partial batches, acknowledges everything,
+    /// then ends. Past `timeout`, whatever is left is failed as `"shutdown timeout"` and
+    /// acknowledged, and [`PipelineError::DrainTimeout`] says how many.
+    pub async fn stop(&self, timeout: Duration) -> Result<(), PipelineError> {
+        terminator::drain(&self.inner, timeout).await
+    }
+
+    /// Waits until every stage has ended (after [`Pipeline::stop`], or once a finite producer
+    /// is exhausted).
+    pub async fn finished(&self) {
+        self.inner.tracker.wait().await;
+    }
+
+    /// Whether every stage has ended.
+    pub fn is_finished(&self) -> bool {
+        self.inner.tracker.is_empty()
+    }
+
+    /// Every stage, producer first.
+    pub fn stages(&self) -> Vec<StageId> {
+        self.inner.slots.iter().map(|(id, _)| *id).collect()
+    }
+
+    /// Kills the stage's task outright, as a crash outside the handlers would: the messages it
+    /// held fail (kind `"stage crashed"`) and the supervisor restarts it.
+    pub fn kill(&self, stage: StageId) -> Result<(), PipelineError> {
+        let (_, slot) = self
+            .inner
+            .slots
+            .iter()
+            .find(|(id, _)| *id == stage)
+            .ok_or_else(|| PipelineError::NoSuchStage(stage.to_string()))?;
+        if slot.kill() { Ok(()) } else { Err(PipelineError::NoSuchStage(format!("{stage} (not running)"))) }
+    }
+
+    /// Restarts of every stage since start.
+    pub fn restarts(&self) -> u64 {
+        self.inner.slots.iter().map(|(_, s)| s.restarts.load(std::sync::atomic::Ordering::Acquire)).sum()
+    }
+
+    /// The running topology, for drawing.
+    pub fn topology(&self) -> Topology {
+        self.inner.metrics.topology()
+    }
+
+    /// Per-stage statistics and recent latency percentiles, now.
+    pub fn stats(&self) -> PipelineStats {
+        self.inner.metrics.snapshot()
+    }
+
+    /// All-time (publish→processed, publish→ack) latency percentiles.
+    pub fn latency_totals(&self) -> (Percentiles, Percentiles) {
+        self.inner.metrics.latency_totals()
+    }
+}
+
+/// Fails whatever the stages still hold once their tasks are gone; returns how many.
+pub(crate) trait Abandon: Send + Sync {
+    fn abandon(&self) -> BoxFuture<'_, u64>;
+}
+
+/// The stage states, kept so the terminator can empty them after a timed-out drain.
+pub(crate) struct Teardown<P: Producer> {
+    acker: Arc<Acker<P::Data>>,
+    producer: Arc<Mutex<ProducerState<P>>>,
+    processors: Vec<Arc<Mutex<ProcessorState<P::Data>>>>,
+    batchers: Vec<Arc<Mutex<BatcherState<P::Data>>>>,
+    batch_processors: Vec<(StageId, Arc<Mutex<BatchProcessorState<P::Data>>>)>,
+}
+
+impl<P: Producer> Teardown<P> {
+    pub(crate) fn new(
+        acker: Arc<Acker<P::Data>>,
+        producer: Arc<Mutex<ProducerState<P>>>,
+        processors: Vec<Arc<Mutex<ProcessorState<P::Data>>>>,
+        batchers: Vec<Arc<Mutex<BatcherState<P::Data>>>>,
+        batch_processors: Vec<(StageId, Arc<Mutex<BatchProcessorState<P::Data>>>)>,
+    ) -> Self {
+        Self { acker, producer, processors, batchers, batch_processors }
+    }
+}
+
+impl<P: Producer> Abandon for Teardown<P> {
+    fn abandon(&self) -> BoxFuture<'_, u64> {
+        Box::pin(async move {
+            self.acker.halt();
+            let before = self.acker.guarded();
+            let left = {
+                let mut p = self.producer.lock().await;
+                p.unmet.clear();
+                p.to_processors.clear();
+                p.producer.abandon()
+            };
+            let n = left.len() as u64;
+            if n > 0 {
+                let now = Instant::now();
+                let mut failed: Vec<Message<P::Data>> = left
+                    .into_iter()
+                    .map(|d| {
+                        Message::new(d, now).failed(SHUTDOWN_TIMEOUT, "still queued when the drain timed out")
+                    })
+                    .collect();
+                self.acker.ack(StageId::Producer, &mut [], &mut failed);
+            }
+            // Dropping what the channels and states hold fails it through the drop guards.
+            for p in &self.processors {
+                let mut p = p.lock().await;
+                while p.chunks.try_recv().is_ok() {}
+                p.to_batchers.clear();
+            }
+            for b in &self.batchers {
+                b.lock().await.abandon();
+            }
+            for (_, bp) in &self.batch_processors {
+                let mut bp = bp.lock().await;
+                while bp.batches.try_recv().is_ok() {}
+            }
+            n + self.acker.guarded() - before
+        })
+    }
+}

@@ -1,0 +1,366 @@
+//! The built-in consumer of the telemetry contract: per-stage counters and duration / latency
+//! histograms, turned on demand into the [`PipelineStats`] the UI shows.
+//!
+//! Each stage writes only its own counters (cache-line aligned, so stages on different cores
+//! do not share lines); queue depths are differences of a sender's and a receiver's counters.
+//! Histograms are recorded per chunk or batch and folded, at each snapshot, into windows of
+//! [`WINDOW`]: percentiles cover the last 5 to 10 seconds, and all-time totals are kept too.
+
+use super::producer::Gauge;
+use super::telemetry::{Event, LatencySample, StageId};
+use app::model::{Percentiles, PipelineStats, StageRole, StageStats, Topology};
+use hdrhistogram::Histogram;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How long a latency window lasts before it becomes the previous one.
+pub const WINDOW: Duration = Duration::from_secs(5);
+/// Stage rates and busy ratios look this far back.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+
+fn histogram() -> Histogram<u64> {
+    // Nanoseconds from 1 ns to 60 s at 2 significant digits: ~28 KB each.
+    Histogram::new_with_bounds(1, 60_000_000_000, 2).expect("constant bounds are valid")
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn record(h: &Mutex<Histogram<u64>>, samples: &[LatencySample]) {
+    if samples.is_empty() {
+        return;
+    }
+    let mut h = lock(h);
+    for s in samples {
+        h.saturating_record_n(s.latency.as_nanos().min(u128::from(u64::MAX)) as u64, u64::from(s.count));
+    }
+}
+
+/// One stage's counters; written by that stage only.
+#[repr(align(128))]
+struct StageCounters {
+    name: String,
+    role: StageRole,
+    received: AtomicU64,
+    successful: AtomicU64,
+    failed: AtomicU64,
+    busy_ns: AtomicU64,
+    restarts: AtomicU64,
+    /// Messages handed to each downstream stage.
+    sent: Box<[AtomicU64]>,
+    run: Mutex<Histogram<u64>>,
+    /// Publish→processed latency of the messages it handled (processors).
+    processed: Mutex<Histogram<u64>>,
+    /// Publish→ack latency of the messages it acknowledged.
+    acked: Mutex<Histogram<u64>>,
+}
+
+impl StageCounters {
+    fn new(name: String, role: StageRole, downstream: usize) -> Self {
+        Self {
+            name,
+            role,
+            received: AtomicU64::new(0),
+            successful: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            busy_ns: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
+            sent: (0..downstream).map(|_| AtomicU64::new(0)).collect(),
+            run: Mutex::new(histogram()),
+            processed: Mutex::new(histogram()),
+            acked: Mutex::new(histogram()),
+        }
+    }
+
+    fn add(c: &AtomicU64, n: usize) {
+        c.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    fn ran(&self, d: Duration) {
+        let ns = d.as_nanos().min(u128::from(u64::MAX)) as u64;
+        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
+        lock(&self.run).saturating_record(ns.max(1));
+    }
+}
+
+/// A histogram folded into the current window, the previous one and the all-time total.
+struct Windowed {
+    current: Histogram<u64>,
+    previous: Histogram<u64>,
+    total: Histogram<u64>,
+}
+
+impl Windowed {
+    fn new() -> Self {
+        Self { current: histogram(), previous: histogram(), total: histogram() }
+    }
+
+    fn absorb(&mut self, from: &Mutex<Histogram<u64>>) {
+        let mut from = lock(from);
+        if from.is_empty() {
+            return;
+        }
+        // Same bounds everywhere: adding cannot fail.
+        let _ = self.current.add(&*from);
+        let _ = self.total.add(&*from);
+        from.reset();
+    }
+
+    fn rotate(&mut self) {
+        std::mem::swap(&mut self.previous, &mut self.current);
+        self.current.reset();
+    }
+
+    fn recent(&self) -> Histogram<u64> {
+        let mut h = self.previous.clone();
+        let _ = h.add(&self.current);
+        h
+    }
+}
+
+/// Percentiles of a nanosecond histogram, in microseconds.
+pub(crate) fn percentiles(h: &Histogram<u64>) -> Percentiles {
+    if h.is_empty() {
+        return Percentiles::default();
+    }
+    let us = |v: u64| v as f64 / 1_000.0;
+    Percentiles {
+        count: h.len(),
+        p50_us: us(h.value_at_quantile(0.50)),
+        p90_us: us(h.value_at_quantile(0.90)),
+        p99_us: us(h.value_at_quantile(0.99)),
+        max_us: us(h.max()),
+    }
+}
+
+/// Snapshot-side state: windows and the last rate samples.
+struct Window {
+    rotated: Instant,
+    runs: Vec<Windowed>,
+    processed: Windowed,
+    acked: Windowed,
+    /// Per stage: (when, received, busy ns), spanning about [`RATE_WINDOW`].
+    samples: Vec<std::collections::VecDeque<(Instant, u64, u64)>>,
+}
+
+/// The pipeline's built-in metrics.
+pub(crate) struct Metrics {
+    processors: usize,
+    /// Slot of each batcher's first batch processor.
+    batch_processor_base: Vec<usize>,
+    stages: Box<[StageCounters]>,
+    backlog: Option<Gauge>,
+    topology: Topology,
+    keys: Vec<Arc<Mutex<Vec<String>>>>,
+    window: Mutex<Window>,
+}
+
+impl Metrics {
+    /// Counters for `topology`; `keys` are the batchers' recent-key lists.
+    pub(crate) fn new(
+        topology: Topology,
+        backlog: Option<Gauge>,
+        keys: Vec<Arc<Mutex<Vec<String>>>>,
+    ) -> Self {
+        let p = topology.processors.concurrency as usize;
+        let b = topology.batchers.len();
+        let mut stages = vec![StageCounters::new("producer".into(), StageRole::Producer, p)];
+        for i in 0..p {
+            stages.push(StageCounters::new(format!("processor {i}"), StageRole::Processor, b));
+        }
+        for node in &topology.batchers {
+            let name = format!("batcher {}", node.name);
+            stages.push(StageCounters::new(name, StageRole::Batcher, node.concurrency as usize));
+        }
+        let mut batch_processor_base = Vec::new();
+        for node in &topology.batchers {
+            batch_processor_base.push(stages.len());
+            for j in 0..node.concurrency {
+                let name = format!("batch processor {}.{j}", node.name);
+                stages.push(StageCounters::new(name, StageRole::BatchProcessor, 0));
+            }
+        }
+        let window = Window {
+            rotated: Instant::now(),
+            runs: stages.iter().map(|_| Windowed::new()).collect(),
+            processed: Windowed::new(),
+            acked: Windowed::new(),
+            samples: stages.iter().map(|_| Default::default()).collect(),
+        };
+        Self {
+            processors: p,
+            batch_processor_base,
+            stages: stages.into_boxed_slice(),
+            backlog,
+            topology,
+            keys,
+            window: Mutex::new(window),
+        }
+    }
+
+    fn slot(&self, stage: StageId) -> usize {
+        match stage {
+            StageId::Producer => 0,
+            StageId::Processor(i) => 1 + i,
+            StageId::Batcher(b) => 1 + self.processors + b,
+            StageId::BatchProcessor { batcher, index } => self.batch_processor_base[batcher] + index,
+        }
+    }
+
+    fn stage(&self, stage: StageId) -> &StageCounters {
+        &self.stages[self.slot(stage)]
+    }
+
+    /// Folds one event into the counters.
+    pub(crate) fn record(&self, event: &Event<'_>) {
+        use StageCounters as C;
+        match *event {
+            Event::ProducerDispatched { processor, messages } => {
+                let p = self.stage(StageId::Producer);
+                C::add(&p.received, messages);
+                C::add(&p.successful, messages);
+                C::add(&p.sent[processor], messages);
+            }
+            Event::ProcessorStarted { processor, messages } => {
+                C::add(&self.stage(StageId::Processor(processor)).received, messages);
+            }
+            Event::ProcessorStopped { processor, duration, successful, failed, latency } => {
+                let c = self.stage(StageId::Processor(processor));
+                C::add(&c.successful, successful);
+                C::add(&c.failed, failed);
+                c.ran(duration);
+                record(&c.processed, latency);
+            }
+            Event::MessagesForwarded { processor, batcher, messages } => {
+                C::add(&self.stage(StageId::Processor(processor)).sent[batcher], messages);
+            }
+            Event::BatcherStarted { batcher, messages } => {
+                C::add(&self.stage(StageId::Batcher(batcher)).received, messages);
+            }
+            Event::BatcherStopped { batcher, duration, .. } => {
+                self.stage(StageId::Batcher(batcher)).ran(duration)
+            }
+            Event::BatchFlushed { batcher, processor, size, .. } => {
+                let c = self.stage(StageId::Batcher(batcher));
+                C::add(&c.successful, size);
+                C::add(&c.sent[processor], size);
+            }
+            Event::BatchStarted { batcher, processor, size, .. } => {
+                C::add(&self.stage(StageId::BatchProcessor { batcher, index: processor }).received, size);
+            }
+            Event::BatchStopped { batcher, processor, duration, successful, failed } => {
+                let c = self.stage(StageId::BatchProcessor { batcher, index: processor });
+                C::add(&c.successful, successful);
+                C::add(&c.failed, failed);
+                c.ran(duration);
+            }
+            Event::MessagesAcked { stage, latency, .. } => record(&self.stage(stage).acked, latency),
+            Event::StageRestarted { stage, restarts, .. } => {
+                self.stage(stage).restarts.store(restarts, Ordering::Relaxed);
+            }
+            Event::TopologyStarted { .. }
+            | Event::MessageCrashed { .. }
+            | Event::BatchCrashed { .. }
+            | Event::DrainStarted
+            | Event::DrainFinished { .. } => {}
+        }
+    }
+
+    /// Messages waiting for the stage in `slot`.
+    fn queue(&self, slot: usize) -> u64 {
+        let c = &self.stages[slot];
+        match c.role {
+            StageRole::Producer => self.backlog.as_ref().map_or(0, |g| g()),
+            StageRole::Processor => {
+                let sent = self.stages[0].sent[slot - 1].load(Ordering::Relaxed);
+                sent.saturating_sub(c.received.load(Ordering::Relaxed))
+            }
+            StageRole::Batcher => {
+                let b = slot - 1 - self.processors;
+                let sent: u64 =
+                    self.stages[1..=self.processors].iter().map(|p| p.sent[b].load(Ordering::Relaxed)).sum();
+                sent.saturating_sub(c.successful.load(Ordering::Relaxed))
+            }
+            StageRole::BatchProcessor => {
+                let b = self.batch_processor_base.iter().rposition(|base| *base <= slot).unwrap_or(0);
+                let j = slot - self.batch_processor_base[b];
+                let batcher = &self.stages[1 + self.processors + b];
+                batcher.sent[j].load(Ordering::Relaxed).saturating_sub(c.received.load(Ordering::Relaxed))
+            }
+        }
+    }
+
+    /// Everything the UI shows about the pipeline, now.
+    pub(crate) fn snapshot(&self) -> PipelineStats {
+        let now = Instant::now();
+        let mut w = lock(&self.window);
+        let w = &mut *w;
+        if now.duration_since(w.rotated) >= WINDOW {
+            w.rotated = now;
+            w.processed.rotate();
+            w.acked.rotate();
+            w.runs.iter_mut().for_each(Windowed::rotate);
+        }
+        let mut stages = Vec::with_capacity(self.stages.len());
+        for (slot, c) in self.stages.iter().enumerate() {
+            w.runs[slot].absorb(&c.run);
+            w.processed.absorb(&c.processed);
+            w.acked.absorb(&c.acked);
+            let received = c.received.load(Ordering::Relaxed);
+            let busy = c.busy_ns.load(Ordering::Relaxed);
+            let samples = &mut w.samples[slot];
+            samples.push_back((now, received, busy));
+            while samples.len() > 2 && now.duration_since(samples[1].0) >= RATE_WINDOW {
+                samples.pop_front();
+            }
+            let (t0, r0, b0) = samples[0];
+            let dt = now.duration_since(t0).as_secs_f64();
+            let (per_s, busy_pct) = if dt > 0.0 {
+                ((received - r0) as f64 / dt, ((busy - b0) as f64 / 1e9 / dt * 100.0).min(100.0))
+            } else {
+                (0.0, 0.0)
+            };
+            stages.push(StageStats {
+                name: c.name.clone(),
+                role: c.role,
+                received,
+                successful: c.successful.load(Ordering::Relaxed),
+                failed: c.failed.load(Ordering::Relaxed),
+                per_s,
+                busy_pct,
+                queue: self.queue(slot),
+                restarts: c.restarts.load(Ordering::Relaxed),
+                run_p99_us: percentiles(&w.runs[slot].recent()).p99_us,
+            });
+        }
+        PipelineStats {
+            topology: self.topology(),
+            restarts: stages.iter().map(|s| s.restarts).sum(),
+            stages,
+            processed_latency: percentiles(&w.processed.recent()),
+            ack_latency: percentiles(&w.acked.recent()),
+            latency_window_s: now.duration_since(w.rotated).as_secs() as u32 + WINDOW.as_secs() as u32,
+        }
+    }
+
+    /// All-time publish→processed and publish→ack latency (for benchmarks and the final log).
+    pub(crate) fn latency_totals(&self) -> (Percentiles, Percentiles) {
+        let mut w = lock(&self.window);
+        for c in self.stages.iter() {
+            w.processed.absorb(&c.processed);
+            w.acked.absorb(&c.acked);
+        }
+        (percentiles(&w.processed.total), percentiles(&w.acked.total))
+    }
+
+    /// The topology as built (batch keys as last seen).
+    pub(crate) fn topology(&self) -> Topology {
+        let mut topology = self.topology.clone();
+        for (node, keys) in topology.batchers.iter_mut().zip(&self.keys) {
+            node.keys = lock(keys).clone();
+        }
+        topology
+    }
+}

@@ -1,0 +1,86 @@
+//! The supervisor: runs each stage as its own task and restarts it when the task dies (a panic
+//! outside the handlers' isolation, or a kill), counting the restart. A stage's state outlives
+//! its task, so the new task resumes the old one's work; messages the dead task held are
+//! failed by their drop guards, never lost.
+//!
+//! A stage that keeps dying is restarted after a pause (`RESTART_BACKOFF` once it has died
+//! `MAX_QUICK_RESTARTS` times within `RESTART_WINDOW`), so a crash loop cannot spin a core.
+
+use super::handler::panic_reason;
+use super::telemetry::{Event, StageId, Telemetry};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub(crate) const MAX_QUICK_RESTARTS: usize = 3;
+pub(crate) const RESTART_WINDOW: Duration = Duration::from_secs(1);
+pub(crate) const RESTART_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A supervised stage as the pipeline handle sees it: how to kill its current task, and how
+/// often it was restarted.
+#[derive(Default)]
+pub(crate) struct StageSlot {
+    current: std::sync::Mutex<Option<AbortHandle>>,
+    pub restarts: AtomicU64,
+}
+
+impl StageSlot {
+    /// Aborts the stage's current task (the supervisor restarts it). False if none runs.
+    pub(crate) fn kill(&self) -> bool {
+        let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        match current.as_ref() {
+            Some(h) if !h.is_finished() => {
+                h.abort();
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Starts `stage` under supervision on `tracker`. `start` builds a fresh task body each time;
+/// a body that returns ends the stage for good. Once `halt` is cancelled, a dead task is not
+/// restarted (the pipeline is being torn down).
+pub(crate) fn supervise<F, Fut>(
+    tracker: &TaskTracker,
+    stage: StageId,
+    slot: Arc<StageSlot>,
+    telemetry: Telemetry,
+    halt: CancellationToken,
+    start: F,
+) where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tracker.spawn(async move {
+        let mut recent: VecDeque<Instant> = VecDeque::new();
+        loop {
+            let task = tokio::spawn(start());
+            *slot.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
+            let reason = match task.await {
+                Ok(()) => return,
+                Err(_) if halt.is_cancelled() => return,
+                Err(e) if e.is_panic() => format!("panicked: {}", panic_reason(e.into_panic().as_ref())),
+                Err(_) => "killed".to_owned(),
+            };
+            let restarts = slot.restarts.fetch_add(1, Ordering::AcqRel) + 1;
+            tracing::warn!(%stage, restarts, "stage task {reason}; restarting it");
+            telemetry.emit(&Event::StageRestarted { stage, reason: &reason, restarts });
+            let now = Instant::now();
+            recent.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
+            recent.push_back(now);
+            if recent.len() > MAX_QUICK_RESTARTS {
+                tokio::select! {
+                    () = tokio::time::sleep(RESTART_BACKOFF) => {}
+                    () = halt.cancelled() => return,
+                }
+            }
+        }
+    });
+}
