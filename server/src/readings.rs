@@ -69,10 +69,10 @@ mod tests {
         h.handle_message(&mut m);
         assert_eq!(
             m.status,
-            Status::Failed(Failure {
+            Status::Failed(Box::new(Failure {
                 kind: "pressure out of range",
                 reason: "pressure 700 out of range 800..=1100 hPa".into()
-            })
+            }))
         );
     }
 

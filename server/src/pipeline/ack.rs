@@ -105,8 +105,10 @@ impl<T: Send + 'static> InFlight<T> {
     }
 }
 
-impl<T: Send + 'static> Drop for InFlight<T> {
-    fn drop(&mut self) {
+impl<T: Send + 'static> InFlight<T> {
+    /// Fails and acknowledges every message held (those a handler failed keep their reason):
+    /// what the guard does when dropped, callable on a guard that lives on.
+    pub(crate) fn abandon(&mut self) {
         if self.messages.is_empty() {
             return;
         }
@@ -120,5 +122,12 @@ impl<T: Send + 'static> Drop for InFlight<T> {
         }
         self.acker.guarded.fetch_add(self.messages.len() as u64, Ordering::AcqRel);
         self.acker.ack(self.holder, &mut [], &mut self.messages);
+        self.messages.clear();
+    }
+}
+
+impl<T: Send + 'static> Drop for InFlight<T> {
+    fn drop(&mut self) {
+        self.abandon();
     }
 }

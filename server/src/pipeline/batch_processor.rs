@@ -43,17 +43,13 @@ pub(crate) async fn run<H: Handler>(
             }
         }
         let mut ok = batch.take();
-        let failed = if ok.iter().all(|m| m.is_ok()) {
-            Vec::new()
-        } else {
-            let (good, mut bad): (Vec<_>, Vec<_>) = ok.into_iter().partition(|m| m.is_ok());
-            ok = good;
-            let _ = isolate(|| handler.handle_failed(&mut bad));
-            bad
-        };
+        // Only the failed ones move; the rest close up in place. Nothing awaits from here to
+        // the acknowledgement, so the messages cannot be lost in between.
+        let mut failed: Vec<_> = ok.extract_if(.., |m| !m.is_ok()).collect();
+        if !failed.is_empty() {
+            let _ = isolate(|| handler.handle_failed(&mut failed));
+        }
         let (successful, failed_n) = (ok.len(), failed.len());
-        // Handed to the acknowledger by value-in-place; nothing awaits in between.
-        let mut failed = failed;
         acker.ack(me, &mut ok, &mut failed);
         let duration = started.elapsed();
         telemetry.emit(&Event::BatchStopped { batcher, processor, duration, successful, failed: failed_n });

@@ -21,11 +21,13 @@ pub struct PipelineConfig {
 pub struct ProcessorConfig {
     /// Processors running `handle_message` side by side. Default 2.
     pub concurrency: usize,
-    /// Most messages a processor may have asked for and not yet received plus the chunk it
-    /// works on. Default 10, as Broadway's.
+    /// Most messages a processor holds (pulled and not yet handled). Default 10, as Broadway's.
     pub max_demand: usize,
-    /// A processor asks for more once what it asked for and has not received falls to this.
-    /// Default `max_demand / 2`.
+    /// A processor asks for more once it holds this many or fewer, and handles chunks of at
+    /// most `max_demand - min_demand` (GenStage's semantics). Default 0: processors pull when
+    /// they run dry and handle up to `max_demand` at once. Broadway's default is 5 (of 10),
+    /// which halves the chunk; with synchronous handling there is no demand in flight to keep
+    /// topped up, so Pulse does not pay for that by default.
     pub min_demand: Option<usize>,
 }
 
@@ -93,7 +95,7 @@ pub enum PipelineError {
 impl ProcessorConfig {
     /// `min_demand` with its default applied.
     pub fn min_demand(&self) -> usize {
-        self.min_demand.unwrap_or(self.max_demand / 2)
+        self.min_demand.unwrap_or(0)
     }
 }
 

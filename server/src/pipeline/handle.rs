@@ -3,12 +3,12 @@
 
 use super::ack::{Acker, SHUTDOWN_TIMEOUT};
 use super::batch_processor::BatchProcessorState;
-use super::batcher::BatcherState;
+use super::batcher::Batcher;
 use super::config::PipelineError;
 use super::metrics::Metrics;
 use super::processor::ProcessorState;
 use super::producer::Producer;
-use super::producer_stage::ProducerState;
+use super::producer_stage::ProducerStage;
 use super::supervisor::StageSlot;
 use super::telemetry::{StageId, Telemetry};
 use super::{Message, terminator};
@@ -31,6 +31,8 @@ pub(crate) struct Inner {
     pub tracker: TaskTracker,
     /// Cancelled to start the graceful drain.
     pub drain: CancellationToken,
+    /// Set just before `drain` is cancelled (read on the hot path).
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// Cancelled when the drain timed out: supervisors stop restarting.
     pub halt: CancellationToken,
     pub slots: Vec<(StageId, Arc<StageSlot>)>,
@@ -59,7 +61,8 @@ impl Pipeline {
         self.inner.tracker.is_empty()
     }
 
-    /// Every stage, producer first.
+    /// Every stage that runs as a task (processors, batchers, batch processors); the producer
+    /// runs inside the processors that pull from it.
     pub fn stages(&self) -> Vec<StageId> {
         self.inner.slots.iter().map(|(id, _)| *id).collect()
     }
@@ -105,18 +108,18 @@ pub(crate) trait Abandon: Send + Sync {
 /// The stage states, kept so the terminator can empty them after a timed-out drain.
 pub(crate) struct Teardown<P: Producer> {
     acker: Arc<Acker<P::Data>>,
-    producer: Arc<Mutex<ProducerState<P>>>,
+    producer: Arc<ProducerStage<P>>,
     processors: Vec<Arc<Mutex<ProcessorState<P::Data>>>>,
-    batchers: Vec<Arc<Mutex<BatcherState<P::Data>>>>,
+    batchers: Vec<Arc<Batcher<P::Data>>>,
     batch_processors: Vec<(StageId, Arc<Mutex<BatchProcessorState<P::Data>>>)>,
 }
 
 impl<P: Producer> Teardown<P> {
     pub(crate) fn new(
         acker: Arc<Acker<P::Data>>,
-        producer: Arc<Mutex<ProducerState<P>>>,
+        producer: Arc<ProducerStage<P>>,
         processors: Vec<Arc<Mutex<ProcessorState<P::Data>>>>,
-        batchers: Vec<Arc<Mutex<BatcherState<P::Data>>>>,
+        batchers: Vec<Arc<Batcher<P::Data>>>,
         batch_processors: Vec<(StageId, Arc<Mutex<BatchProcessorState<P::Data>>>)>,
     ) -> Self {
         Self { acker, producer, processors, batchers, batch_processors }
@@ -128,12 +131,7 @@ impl<P: Producer> Abandon for Teardown<P> {
         Box::pin(async move {
             self.acker.halt();
             let before = self.acker.guarded();
-            let left = {
-                let mut p = self.producer.lock().await;
-                p.unmet.clear();
-                p.to_processors.clear();
-                p.producer.abandon()
-            };
+            let left = self.producer.source().await.producer.abandon();
             let n = left.len() as u64;
             if n > 0 {
                 let now = Instant::now();
@@ -148,11 +146,10 @@ impl<P: Producer> Abandon for Teardown<P> {
             // Dropping what the channels and states hold fails it through the drop guards.
             for p in &self.processors {
                 let mut p = p.lock().await;
-                while p.chunks.try_recv().is_ok() {}
-                p.to_batchers.clear();
+                p.held.abandon();
             }
             for b in &self.batchers {
-                b.lock().await.abandon();
+                b.abandon();
             }
             for (_, bp) in &self.batch_processors {
                 let mut bp = bp.lock().await;

@@ -16,35 +16,38 @@ pub struct Failure {
     pub reason: String,
 }
 
-/// Where a message stands: still fine, or failed with its reason.
+/// Where a message stands: still fine, or failed with its reason. The failure is boxed: it is
+/// rare, and a small message moves faster between stages.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum Status {
     #[default]
     Ok,
-    Failed(Failure),
+    Failed(Box<Failure>),
 }
 
 /// Groups messages inside one batcher: a batch only ever holds messages of one key, and one
 /// key's batches are handled one after another by the same batch processor.
 pub type BatchKey = Cow<'static, str>;
 
-/// Producer-specific facts about a message (its topic, an id, ...). Empty by default and free
-/// when empty; a handful of entries at most, so a vector beats a map.
+/// Producer-specific facts about a message (its topic, an id, ...). Empty by default and one
+/// pointer wide (messages move between stages, so their size matters); a handful of entries
+/// at most, so a vector beats a map.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Metadata(Vec<(&'static str, String)>);
+pub struct Metadata(Option<Box<Vec<(&'static str, String)>>>);
 
 impl Metadata {
     /// The value stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+        self.0.as_ref()?.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
     }
 
     /// Stores `value` under `key`, replacing an earlier value.
     pub fn insert(&mut self, key: &'static str, value: impl Into<String>) {
         let value = value.into();
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        let entries = self.0.get_or_insert_with(Box::default);
+        match entries.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,
-            None => self.0.push((key, value)),
+            None => entries.push((key, value)),
         }
     }
 }
@@ -96,7 +99,7 @@ impl<T> Message<T> {
 
     /// In-place form of [`Message::failed`], for handlers that get `&mut Message`.
     pub fn fail(&mut self, kind: &'static str, reason: impl Into<String>) {
-        self.status = Status::Failed(Failure { kind, reason: reason.into() });
+        self.status = Status::Failed(Box::new(Failure { kind, reason: reason.into() }));
     }
 
     /// Routes the message to the batcher named `batcher` (it must exist in the pipeline's
@@ -116,6 +119,12 @@ impl<T> Message<T> {
     /// instead of at the end of the pipeline. It still flows on to its batcher.
     pub fn ack_immediately(&mut self) {
         self.ack_now = true;
+    }
+
+    /// Whether it has the same batch key as `other` (cheap when both borrow the same name).
+    pub(crate) fn same_key(&self, other: &BatchKey) -> bool {
+        let (a, b) = (self.batch_key.as_ref(), other.as_ref());
+        std::ptr::eq(a, b) || a == b
     }
 
     /// Whether no handler has failed it.
@@ -149,6 +158,7 @@ mod tests {
         let m = Message::new(1, Instant::now()).failed("invalid", "too big");
         assert!(!m.is_ok());
         assert_eq!(m.failure(), Some(&Failure { kind: "invalid", reason: "too big".into() }));
+        assert!(std::mem::size_of::<Message<()>>() <= 80, "messages stay small: they move between stages");
     }
 
     #[test]

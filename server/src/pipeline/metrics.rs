@@ -11,7 +11,7 @@ use super::telemetry::{Event, LatencySample, StageId};
 use app::model::{Percentiles, PipelineStats, StageRole, StageStats, Topology};
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How long a latency window lasts before it becomes the previous one.
@@ -48,8 +48,11 @@ struct StageCounters {
     failed: AtomicU64,
     busy_ns: AtomicU64,
     restarts: AtomicU64,
-    /// Messages handed to each downstream stage.
+    /// Messages handed to each downstream stage (processors: filed into each batcher).
     sent: Box<[AtomicU64]>,
+    /// Processors only: time spent filing into each batcher, and its distribution (the
+    /// batchers' work, counted where it happens so no two cores write one counter).
+    filing: Box<[(AtomicU64, Mutex<Histogram<u64>>)]>,
     run: Mutex<Histogram<u64>>,
     /// Publish→processed latency of the messages it handled (processors).
     processed: Mutex<Histogram<u64>>,
@@ -68,6 +71,11 @@ impl StageCounters {
             busy_ns: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
             sent: (0..downstream).map(|_| AtomicU64::new(0)).collect(),
+            filing: if role == StageRole::Processor {
+                (0..downstream).map(|_| (AtomicU64::new(0), Mutex::new(histogram()))).collect()
+            } else {
+                Box::default()
+            },
             run: Mutex::new(histogram()),
             processed: Mutex::new(histogram()),
             acked: Mutex::new(histogram()),
@@ -80,7 +88,7 @@ impl StageCounters {
 
     fn ran(&self, d: Duration) {
         let ns = d.as_nanos().min(u128::from(u64::MAX)) as u64;
-        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
+        Self::add(&self.busy_ns, ns as usize);
         lock(&self.run).saturating_record(ns.max(1));
     }
 }
@@ -135,6 +143,9 @@ pub(crate) fn percentiles(h: &Histogram<u64>) -> Percentiles {
     }
 }
 
+/// Reads a batcher's recent batch keys.
+pub(crate) type KeysProbe = Box<dyn Fn() -> Vec<String> + Send + Sync>;
+
 /// Snapshot-side state: windows and the last rate samples.
 struct Window {
     rotated: Instant,
@@ -153,7 +164,7 @@ pub(crate) struct Metrics {
     stages: Box<[StageCounters]>,
     backlog: Option<Gauge>,
     topology: Topology,
-    keys: Vec<Arc<Mutex<Vec<String>>>>,
+    keys: Vec<KeysProbe>,
     window: Mutex<Window>,
 }
 
@@ -162,12 +173,12 @@ impl Metrics {
     pub(crate) fn new(
         topology: Topology,
         backlog: Option<Gauge>,
-        keys: Vec<Arc<Mutex<Vec<String>>>>,
+        keys: Vec<KeysProbe>,
     ) -> Self {
         let p = topology.processors.concurrency as usize;
-        let b = topology.batchers.len();
-        let mut stages = vec![StageCounters::new("producer".into(), StageRole::Producer, p)];
+        let mut stages = vec![StageCounters::new("producer".into(), StageRole::Producer, 0)];
         for i in 0..p {
+            let b = topology.batchers.len();
             stages.push(StageCounters::new(format!("processor {i}"), StageRole::Processor, b));
         }
         for node in &topology.batchers {
@@ -217,13 +228,8 @@ impl Metrics {
     pub(crate) fn record(&self, event: &Event<'_>) {
         use StageCounters as C;
         match *event {
+            // The producer's own counts are the sum of what processors pulled.
             Event::ProducerDispatched { processor, messages } => {
-                let p = self.stage(StageId::Producer);
-                C::add(&p.received, messages);
-                C::add(&p.successful, messages);
-                C::add(&p.sent[processor], messages);
-            }
-            Event::ProcessorStarted { processor, messages } => {
                 C::add(&self.stage(StageId::Processor(processor)).received, messages);
             }
             Event::ProcessorStopped { processor, duration, successful, failed, latency } => {
@@ -233,14 +239,14 @@ impl Metrics {
                 c.ran(duration);
                 record(&c.processed, latency);
             }
-            Event::MessagesForwarded { processor, batcher, messages } => {
+            Event::BatcherStarted { batcher, processor, messages } => {
                 C::add(&self.stage(StageId::Processor(processor)).sent[batcher], messages);
             }
-            Event::BatcherStarted { batcher, messages } => {
-                C::add(&self.stage(StageId::Batcher(batcher)).received, messages);
-            }
-            Event::BatcherStopped { batcher, duration, .. } => {
-                self.stage(StageId::Batcher(batcher)).ran(duration)
+            Event::BatcherStopped { batcher, processor, duration } => {
+                let (busy, run) = &self.stage(StageId::Processor(processor)).filing[batcher];
+                let ns = duration.as_nanos().min(u128::from(u64::MAX)) as u64;
+                busy.fetch_add(ns, Ordering::Relaxed);
+                lock(run).saturating_record(ns.max(1));
             }
             Event::BatchFlushed { batcher, processor, size, .. } => {
                 let c = self.stage(StageId::Batcher(batcher));
@@ -261,6 +267,7 @@ impl Metrics {
                 self.stage(stage).restarts.store(restarts, Ordering::Relaxed);
             }
             Event::TopologyStarted { .. }
+            | Event::ProcessorStarted { .. }
             | Event::MessageCrashed { .. }
             | Event::BatchCrashed { .. }
             | Event::DrainStarted
@@ -273,10 +280,11 @@ impl Metrics {
         let c = &self.stages[slot];
         match c.role {
             StageRole::Producer => self.backlog.as_ref().map_or(0, |g| g()),
-            StageRole::Processor => {
-                let sent = self.stages[0].sent[slot - 1].load(Ordering::Relaxed);
-                sent.saturating_sub(c.received.load(Ordering::Relaxed))
-            }
+            // Pulled, not handled yet.
+            StageRole::Processor => c
+                .received
+                .load(Ordering::Relaxed)
+                .saturating_sub(c.successful.load(Ordering::Relaxed) + c.failed.load(Ordering::Relaxed)),
             StageRole::Batcher => {
                 let b = slot - 1 - self.processors;
                 let sent: u64 =
@@ -304,12 +312,28 @@ impl Metrics {
             w.runs.iter_mut().for_each(Windowed::rotate);
         }
         let mut stages = Vec::with_capacity(self.stages.len());
+        let pulled: u64 = self.stages[1..=self.processors].iter().map(|p| p.received.load(Ordering::Relaxed)).sum();
+        let processors = &self.stages[1..=self.processors];
         for (slot, c) in self.stages.iter().enumerate() {
             w.runs[slot].absorb(&c.run);
             w.processed.absorb(&c.processed);
             w.acked.absorb(&c.acked);
-            let received = c.received.load(Ordering::Relaxed);
-            let busy = c.busy_ns.load(Ordering::Relaxed);
+            let producer = c.role == StageRole::Producer;
+            let (received, busy) = match c.role {
+                StageRole::Producer => (pulled, 0),
+                // A batcher's work is done by the processors filing into it.
+                StageRole::Batcher => {
+                    let b = slot - 1 - self.processors;
+                    for p in processors {
+                        w.runs[slot].absorb(&p.filing[b].1);
+                    }
+                    (
+                        processors.iter().map(|p| p.sent[b].load(Ordering::Relaxed)).sum(),
+                        processors.iter().map(|p| p.filing[b].0.load(Ordering::Relaxed)).sum(),
+                    )
+                }
+                _ => (c.received.load(Ordering::Relaxed), c.busy_ns.load(Ordering::Relaxed)),
+            };
             let samples = &mut w.samples[slot];
             samples.push_back((now, received, busy));
             while samples.len() > 2 && now.duration_since(samples[1].0) >= RATE_WINDOW {
@@ -326,7 +350,7 @@ impl Metrics {
                 name: c.name.clone(),
                 role: c.role,
                 received,
-                successful: c.successful.load(Ordering::Relaxed),
+                successful: if producer { pulled } else { c.successful.load(Ordering::Relaxed) },
                 failed: c.failed.load(Ordering::Relaxed),
                 per_s,
                 busy_pct,
@@ -359,7 +383,7 @@ impl Metrics {
     pub(crate) fn topology(&self) -> Topology {
         let mut topology = self.topology.clone();
         for (node, keys) in topology.batchers.iter_mut().zip(&self.keys) {
-            node.keys = lock(keys).clone();
+            node.keys = keys();
         }
         topology
     }

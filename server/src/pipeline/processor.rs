@@ -1,84 +1,109 @@
-//! The processor stage: keeps demand flowing to the producer (asks for more once what it
-//! waits for falls to `min_demand`), runs `prepare_messages` and `handle_message` inside panic
-//! isolation, acknowledges failures (after `handle_failed`) and forwards successes to their
-//! batchers, or acknowledges them at once when the pipeline has no batcher.
+//! The processor stage: pulls messages from the producer (GenStage's demand: it holds at most
+//! `max_demand`, handles them in chunks of at most `max_demand - min_demand`, and asks for more
+//! once it holds `min_demand` or fewer), runs `prepare_messages` and `handle_message` inside
+//! panic isolation, acknowledges failures (after `handle_failed`) and files successes into
+//! their batchers, or acknowledges them at once when the pipeline has no batcher.
+//!
+//! The messages a processor holds stay in one guarded buffer in its state from pull to
+//! filing: no allocation or reference count per chunk, and a kill fails them (counted) rather
+//! than losing them.
 
 use super::ack::{Acker, InFlight};
+use super::batcher::{self, Batcher};
 use super::handler::isolate;
-use super::producer_stage::Demand;
+use super::producer::Producer;
+use super::producer_stage::ProducerStage;
 use super::telemetry::{Event, LatencySample, StageId, latency_samples};
 use super::{Handler, Message};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::Mutex;
 
 /// What survives a restart of one processor.
 pub(crate) struct ProcessorState<T: Send + 'static> {
-    pub index: usize,
-    pub chunks: mpsc::UnboundedReceiver<InFlight<T>>,
-    pub demands: mpsc::UnboundedSender<Demand>,
-    /// Asked for and not yet received.
-    pub outstanding: usize,
+    /// Messages pulled and not handled yet.
+    pub held: InFlight<T>,
     pub max_demand: usize,
     pub min_demand: usize,
-    /// Batcher names, in config order, and a sender to each; cleared once the producer has
-    /// finished, which lets the batchers flush and end.
-    pub batchers: Vec<&'static str>,
-    pub to_batchers: Vec<mpsc::Sender<InFlight<T>>>,
+    pub route: Route<T>,
 }
 
-impl<T: Send + 'static> ProcessorState<T> {
-    fn ask(&mut self) {
-        if self.outstanding <= self.min_demand {
-            let n = self.max_demand - self.outstanding;
-            if self.demands.send(Demand { processor: self.index, n }).is_ok() {
-                self.outstanding += n;
-            }
-        }
-    }
+/// Where a processor's successful messages go.
+pub(crate) struct Route<T: Send + 'static> {
+    pub index: usize,
+    /// Batcher names, in config order, and the batchers (processors file into them).
+    pub names: Vec<&'static str>,
+    pub batchers: Vec<Arc<Batcher<T>>>,
+}
 
+impl<T: Send + 'static> Route<T> {
     fn batcher_of(&self, name: &'static str) -> Option<usize> {
         // Names are usually the same `&'static str`: compare addresses before bytes.
-        self.batchers.iter().position(|b| std::ptr::eq(*b, name) || *b == name)
+        self.names.iter().position(|b| std::ptr::eq(*b, name) || *b == name)
     }
 }
 
-/// Runs (or resumes) one processor until the producer has nothing more for it.
-pub(crate) async fn run<H: Handler>(
+/// Runs (or resumes) one processor until the producer has nothing more.
+pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
     state: Arc<Mutex<ProcessorState<H::Data>>>,
+    producer: Arc<ProducerStage<P>>,
     handler: Arc<H>,
     acker: Arc<Acker<H::Data>>,
 ) {
     let mut guard = state.lock_owned().await;
     let s = &mut *guard;
-    let me = StageId::Processor(s.index);
     let mut latency = Vec::new();
-    s.ask();
-    while let Some(mut chunk) = s.chunks.recv().await {
-        chunk.holder = me;
-        s.outstanding = s.outstanding.saturating_sub(chunk.messages.len());
-        s.ask(); // the producer prepares the next chunk while this one is handled
-        handle(s, &mut chunk, &*handler, &acker, &mut latency);
-        forward(s, chunk, &acker).await;
+    let mut rest: Vec<Message<H::Data>> = Vec::new();
+    loop {
+        let held = s.held.messages.len();
+        if held <= s.min_demand {
+            let want = s.max_demand - held;
+            let pulled = if held == 0 { producer.pull(want).await } else { producer.try_pull(want) };
+            match pulled {
+                Some(messages) => {
+                    let n = messages.len();
+                    acker.telemetry().emit(&Event::ProducerDispatched { processor: s.route.index, messages: n });
+                    if held == 0 {
+                        s.held.messages = messages; // take the producer's buffer as is
+                    } else {
+                        s.held.messages.extend(messages);
+                    }
+                }
+                None if held == 0 => break,
+                None => {}
+            }
+        }
+        // Handle at most `max_demand - min_demand`; keep the rest for the next round.
+        let take = s.held.messages.len().min(s.max_demand - s.min_demand);
+        if take < s.held.messages.len() {
+            rest = s.held.messages.split_off(take);
+        }
+        handle(&s.route, &mut s.held.messages, &*handler, &acker, &mut latency);
+        let ready = file(&s.route, &mut s.held.messages, &acker);
+        s.held.messages.append(&mut rest);
+        for (b, ready) in ready {
+            batcher::send(b, ready, &acker).await;
+        }
     }
-    s.to_batchers.clear();
+    for b in s.route.batchers.drain(..) {
+        b.processor_finished();
+    }
 }
 
 /// Runs the handler over the chunk, in place, and acknowledges what failed.
 fn handle<H: Handler>(
-    s: &ProcessorState<H::Data>,
-    chunk: &mut InFlight<H::Data>,
+    route: &Route<H::Data>,
+    messages: &mut Vec<Message<H::Data>>,
     handler: &H,
     acker: &Acker<H::Data>,
     latency: &mut Vec<LatencySample>,
 ) {
-    let me = StageId::Processor(s.index);
+    let (index, me) = (route.index, StageId::Processor(route.index));
     let telemetry = acker.telemetry();
     let started = Instant::now();
-    let messages = &mut chunk.messages;
-    telemetry.emit(&Event::ProcessorStarted { processor: s.index, messages: messages.len() });
+    telemetry.emit(&Event::ProcessorStarted { processor: index, messages: messages.len() });
     if let Err(reason) = isolate(|| handler.prepare_messages(messages)) {
-        telemetry.emit(&Event::MessageCrashed { processor: s.index, reason: &reason });
+        telemetry.emit(&Event::MessageCrashed { processor: index, reason: &reason });
         for m in messages.iter_mut() {
             m.fail("panic", format!("prepare_messages panicked: {reason}"));
         }
@@ -87,9 +112,9 @@ fn handle<H: Handler>(
     for m in messages.iter_mut() {
         if m.is_ok() {
             if let Err(reason) = isolate(|| handler.handle_message(m)) {
-                telemetry.emit(&Event::MessageCrashed { processor: s.index, reason: &reason });
+                telemetry.emit(&Event::MessageCrashed { processor: index, reason: &reason });
                 m.fail("panic", reason);
-            } else if m.is_ok() && !s.batchers.is_empty() && s.batcher_of(m.batcher).is_none() {
+            } else if m.is_ok() && !route.names.is_empty() && route.batcher_of(m.batcher).is_none() {
                 let reason = format!("no batcher named {:?} in this pipeline", m.batcher);
                 m.fail("unknown batcher", reason);
             }
@@ -104,65 +129,66 @@ fn handle<H: Handler>(
     latency.clear();
     latency_samples(now, messages, latency);
     telemetry.emit(&Event::ProcessorStopped {
-        processor: s.index,
+        processor: index,
         duration: now - started,
         successful: messages.len() - failed,
         failed,
         latency,
     });
     if failed > 0 {
-        let mut bad: Vec<Message<H::Data>> = Vec::with_capacity(failed);
-        let mut ok = Vec::with_capacity(messages.len() - failed);
-        for m in chunk.take() {
-            if m.is_ok() { ok.push(m) } else { bad.push(m) }
-        }
-        chunk.messages = ok;
+        // Only the failed ones move; the rest close up in place.
+        let mut bad: Vec<Message<H::Data>> = messages.extract_if(.., |m| !m.is_ok()).collect();
         // A panic here is isolated too: the messages are acknowledged as failed regardless.
         let _ = isolate(|| handler.handle_failed(&mut bad));
         acker.ack(me, &mut [], &mut bad);
     }
 }
 
-/// Hands successful messages to their batchers (or acknowledges them when there is none).
-async fn forward<T: Send + 'static>(s: &ProcessorState<T>, mut chunk: InFlight<T>, acker: &Arc<Acker<T>>) {
-    let me = StageId::Processor(s.index);
-    if chunk.messages.is_empty() {
-        return;
+/// Files the (successful) messages into their batchers, or acknowledges them when the
+/// pipeline has none; returns the batches that filled up, per batcher, to be sent on.
+fn file<T: Send + 'static>(
+    route: &Route<T>,
+    messages: &mut Vec<Message<T>>,
+    acker: &Arc<Acker<T>>,
+) -> Vec<(usize, Vec<batcher::Ready<T>>)> {
+    let mut ready = Vec::new();
+    let Some(first) = messages.first().map(|m| m.batcher) else { return ready };
+    if route.names.is_empty() {
+        acker.ack(StageId::Processor(route.index), messages, &mut []);
+        messages.clear();
+        return ready;
     }
-    if s.batchers.is_empty() {
-        acker.ack(me, &mut chunk.messages, &mut []);
-        chunk.messages.clear();
-        return;
+    if messages.iter().all(|m| std::ptr::eq(m.batcher, first) || m.batcher == first) {
+        if let Some(b) = route.batcher_of(first) {
+            ready.push((b, file_into(route, b, messages, acker)));
+        }
+        return ready;
     }
-    let first = chunk.messages[0].batcher;
-    if chunk.messages.iter().all(|m| std::ptr::eq(m.batcher, first) || m.batcher == first) {
-        send(s, s.batcher_of(first), chunk, acker).await;
-        return;
-    }
-    let mut groups: Vec<Vec<Message<T>>> = (0..s.batchers.len()).map(|_| Vec::new()).collect();
-    for m in chunk.take() {
-        if let Some(b) = s.batcher_of(m.batcher) {
+    let mut groups: Vec<Vec<Message<T>>> = (0..route.names.len()).map(|_| Vec::new()).collect();
+    for m in messages.drain(..) {
+        if let Some(b) = route.batcher_of(m.batcher) {
             groups[b].push(m);
         }
     }
-    for (b, group) in groups.into_iter().enumerate() {
+    for (b, mut group) in groups.into_iter().enumerate() {
         if !group.is_empty() {
-            send(s, Some(b), InFlight::new(group, acker.clone(), me), acker).await;
+            ready.push((b, file_into(route, b, &mut group, acker)));
         }
     }
+    ready
 }
 
-async fn send<T: Send + 'static>(
-    s: &ProcessorState<T>,
-    batcher: Option<usize>,
-    chunk: InFlight<T>,
-    acker: &Acker<T>,
-) {
-    let Some((b, to)) = batcher.and_then(|b| Some((b, s.to_batchers.get(b)?))) else {
-        return; // dropping the chunk fails its messages: the batcher is gone for good
-    };
-    let n = chunk.messages.len();
-    acker.telemetry().emit(&Event::MessagesForwarded { processor: s.index, batcher: b, messages: n });
-    // Held in the send future while the batcher is full: a kill here fails them via the guard.
-    let _ = to.send(chunk).await;
+fn file_into<T: Send + 'static>(
+    route: &Route<T>,
+    b: usize,
+    messages: &mut Vec<Message<T>>,
+    acker: &Arc<Acker<T>>,
+) -> Vec<batcher::Ready<T>> {
+    let telemetry = acker.telemetry();
+    let processor = route.index;
+    telemetry.emit(&Event::BatcherStarted { batcher: b, processor, messages: messages.len() });
+    let started = Instant::now();
+    let ready = route.batchers[b].file(messages, acker);
+    telemetry.emit(&Event::BatcherStopped { batcher: b, processor, duration: started.elapsed() });
+    ready
 }

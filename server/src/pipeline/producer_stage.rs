@@ -1,82 +1,97 @@
-//! The producer stage: meets processors' demand from the [`Producer`], never handing out more
-//! than was asked. Outstanding demand is served in turn (a processor whose demand is met only
-//! in part goes to the back of the line), so processors share the source fairly.
+//! The producer stage: the shared source processors pull from. A processor asks for up to N
+//! messages and gets at most N: the producer never hands out more than was asked, and while
+//! no processor asks, nothing is taken from the source, so back-pressure reaches it.
 //!
-//! Everything that must outlive a killed task (the producer, unmet demand, the channels) lives
-//! in [`ProducerState`], which the stage task locks for its lifetime; a restarted task picks
-//! it up where the dead one left it.
+//! Processors pull directly, one at a time (an async lock around the producer), rather than
+//! through a producer task: measured here, the extra task hop and demand message cost more
+//! than the work itself at small demands (see `cursor.md`, key decisions).
 
-use super::ack::{Acker, InFlight};
+use super::Message;
 use super::producer::Producer;
-use super::telemetry::{Event, StageId};
-use std::collections::VecDeque;
+use futures_util::FutureExt;
 use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::{Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 
-/// A processor asking for `n` more messages.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Demand {
-    pub processor: usize,
-    pub n: usize,
-}
+/// Times a processor retries a busy producer before it waits in line: the other processor
+/// usually holds it for well under a microsecond, and parking a task costs several.
+const SPINS: usize = 256;
 
-/// What survives a restart of the stage.
-pub(crate) struct ProducerState<P: Producer> {
-    pub producer: P,
-    pub demands: mpsc::UnboundedReceiver<Demand>,
-    pub unmet: VecDeque<Demand>,
-    /// One sender per processor; cleared when the producer has finished, which tells the
-    /// processors there is nothing more.
-    pub to_processors: Vec<mpsc::UnboundedSender<InFlight<P::Data>>>,
-    pub drained: bool,
-}
-
-/// Runs (or resumes) the stage until the producer has nothing more to give.
-pub(crate) async fn run<P: Producer>(
-    state: Arc<Mutex<ProducerState<P>>>,
-    acker: Arc<Acker<P::Data>>,
+/// The producer with its drain state.
+pub(crate) struct ProducerStage<P: Producer> {
+    inner: Mutex<Source<P>>,
     drain: CancellationToken,
-) {
-    let mut guard = state.lock_owned().await;
-    let s = &mut *guard;
-    loop {
-        if !s.drained && drain.is_cancelled() {
-            s.producer.drain();
-            s.drained = true;
-        }
-        while let Ok(d) = s.demands.try_recv() {
-            s.unmet.push_back(d);
-        }
-        let Some(&Demand { processor, n }) = s.unmet.front() else {
-            tokio::select! {
-                d = s.demands.recv() => match d {
-                    Some(d) => s.unmet.push_back(d),
-                    None => break, // every processor is gone for good
-                },
-                () = drain.cancelled(), if !s.drained => {}
+    /// Set (by the terminator) just before `drain` is cancelled: the hot path reads this
+    /// instead of the token, whose `is_cancelled` takes a lock.
+    draining: Arc<AtomicBool>,
+}
+
+pub(crate) struct Source<P> {
+    pub producer: P,
+    drained: bool,
+    done: bool,
+}
+
+impl<P: Producer> ProducerStage<P> {
+    pub(crate) fn new(producer: P, drain: CancellationToken, draining: Arc<AtomicBool>) -> Self {
+        Self { inner: Mutex::new(Source { producer, drained: false, done: false }), drain, draining }
+    }
+
+    fn draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    async fn lock(&self) -> MutexGuard<'_, Source<P>> {
+        for _ in 0..SPINS {
+            if let Ok(source) = self.inner.try_lock() {
+                return source;
             }
-            continue;
-        };
-        let produced = tokio::select! {
-            biased;
-            () = drain.cancelled(), if !s.drained => continue,
-            produced = s.producer.produce(n) => produced,
-        };
-        let Some(messages) = produced else { break };
-        let k = messages.len();
-        if k >= n {
-            s.unmet.pop_front();
-        } else if let Some(mut d) = s.unmet.pop_front() {
-            d.n -= k;
-            s.unmet.push_back(d);
+            std::hint::spin_loop();
         }
-        acker.telemetry().emit(&Event::ProducerDispatched { processor, messages: k });
-        let chunk = InFlight::new(messages, acker.clone(), StageId::Producer);
-        // A send fails only if the processor is gone for good: the guard then fails the chunk.
-        if let Some(to) = s.to_processors.get(processor) {
-            let _ = to.send(chunk);
+        self.inner.lock().await
+    }
+
+    /// At least one and at most `demand` messages, waiting for them; `None` once the producer
+    /// has finished (for every processor).
+    pub(crate) async fn pull(&self, demand: usize) -> Option<Vec<Message<P::Data>>> {
+        let mut source = self.lock().await;
+        let s = &mut *source;
+        loop {
+            if s.done {
+                return None;
+            }
+            if !s.drained && self.draining() {
+                s.producer.drain();
+                s.drained = true;
+            }
+            // Biased towards the producer: the drain is only waited on (which registers a
+            // waker, under a lock) when nothing can be produced right now.
+            let produced = tokio::select! {
+                biased;
+                produced = s.producer.produce(demand) => produced,
+                () = self.drain.cancelled(), if !s.drained => continue,
+            };
+            match produced {
+                Some(messages) => return Some(messages),
+                None => s.done = true,
+            }
         }
     }
-    s.to_processors.clear();
+
+    /// Up to `demand` messages if they can be had without waiting (or another processor is
+    /// pulling): used to top up a processor's demand while it still has work.
+    pub(crate) fn try_pull(&self, demand: usize) -> Option<Vec<Message<P::Data>>> {
+        let mut source = self.inner.try_lock().ok()?;
+        if source.done || (!source.drained && self.draining()) {
+            return None; // the blocking pull handles the end and the drain
+        }
+        // `produce` is cancel-safe, so dropping it unfinished loses nothing.
+        source.producer.produce(demand).now_or_never().flatten()
+    }
+
+    /// The source, to abandon what it holds after a timed-out drain.
+    pub(crate) async fn source(&self) -> tokio::sync::MutexGuard<'_, Source<P>> {
+        self.inner.lock().await
+    }
 }

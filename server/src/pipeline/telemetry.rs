@@ -9,13 +9,12 @@
 //! | event | when | measurements |
 //! |---|---|---|
 //! | `TopologyStarted` | every stage is running | the [`Topology`] |
-//! | `ProducerDispatched` | the producer met a processor's demand | processor, messages |
+//! | `ProducerDispatched` | a processor pulled messages from the producer (demand met) | processor, messages |
 //! | `ProcessorStarted` | a processor starts on a chunk | processor, messages |
 //! | `ProcessorStopped` | ... and is done with it | duration, successful, failed, publish→processed latency |
 //! | `MessageCrashed` | `handle_message` / `prepare_messages` panicked (the exception) | processor, reason |
-//! | `MessagesForwarded` | a processor handed successful messages to a batcher | processor, batcher, messages |
-//! | `BatcherStarted` | a batcher takes a chunk from the processors | batcher, messages |
-//! | `BatcherStopped` | ... and has filed it into batches | duration, messages still pending |
+//! | `BatcherStarted` | a processor starts filing a chunk into a batcher | batcher, processor, messages |
+//! | `BatcherStopped` | ... and has filed it into batches | batcher, processor, duration |
 //! | `BatchFlushed` | a batcher handed a batch to a batch processor | batcher, processor, size, trigger |
 //! | `BatchStarted` | a batch processor starts `handle_batch` | batcher, processor, size, trigger, key |
 //! | `BatchStopped` | ... and is done | duration, successful, failed |
@@ -100,20 +99,8 @@ pub enum Event<'a> {
         processor: usize,
         reason: &'a str,
     },
-    MessagesForwarded {
-        processor: usize,
-        batcher: usize,
-        messages: usize,
-    },
-    BatcherStarted {
-        batcher: usize,
-        messages: usize,
-    },
-    BatcherStopped {
-        batcher: usize,
-        duration: Duration,
-        pending: usize,
-    },
+    BatcherStarted { batcher: usize, processor: usize, messages: usize },
+    BatcherStopped { batcher: usize, processor: usize, duration: Duration },
     BatchFlushed {
         batcher: usize,
         processor: usize,

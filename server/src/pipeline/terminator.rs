@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 pub(crate) async fn drain(inner: &Inner, timeout: Duration) -> Result<(), PipelineError> {
     let started = Instant::now();
     inner.telemetry.emit(&Event::DrainStarted);
+    inner.draining.store(true, std::sync::atomic::Ordering::Release);
     inner.drain.cancel();
     if tokio::time::timeout(timeout, inner.tracker.wait()).await.is_ok() {
         inner.telemetry.emit(&Event::DrainFinished { duration: started.elapsed(), abandoned: 0 });

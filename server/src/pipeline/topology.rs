@@ -3,31 +3,29 @@
 //! names; what the stages do lives in their own files.
 //!
 //! ```text
-//! producer ──demand/chunks──▶ processor ×P ──▶ batcher "a" ──▶ batch processor a.0 … a.N
-//!                                           └─▶ batcher "b" ──▶ batch processor b.0 …
+//! producer ◀──pull N── processor ×P ──▶ batcher "a" ──▶ batch processor a.0 … a.N
+//!                                   └─▶ batcher "b" ──▶ batch processor b.0 …
 //! ```
 
-use super::ack::Acker;
+use super::ack::{Acker, InFlight};
 use super::batch_processor::{self, BatchProcessorState};
-use super::batcher::{self, BatcherState};
+use super::batcher::{self, Batcher};
 use super::config::{PipelineConfig, PipelineError};
 use super::handle::{Inner, Pipeline, Teardown};
-use super::metrics::Metrics;
-use super::processor::{self, ProcessorState};
+use super::metrics::{KeysProbe, Metrics};
+use super::processor::{self, ProcessorState, Route};
 use super::producer::Producer;
-use super::producer_stage::{self, ProducerState};
+use super::producer_stage::ProducerStage;
 use super::supervisor::{StageSlot, supervise};
 use super::telemetry::{Event, StageId, Telemetry};
 use super::{Acknowledger, Handler};
 use app::model::{BatcherNode, ProcessorsNode, Topology};
-use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Chunks a batcher's inbox holds per processor before processors wait.
-const CHUNKS_PER_PROCESSOR: usize = 4;
 /// Batches a batch processor's inbox holds before its batcher waits.
 const BATCHES_QUEUED: usize = 2;
 
@@ -69,56 +67,46 @@ impl Pipeline {
         // Channels, downstream first.
         let mut batchers = Vec::new();
         let mut batch_processors = Vec::new();
-        let mut to_batchers = Vec::new();
         for (b, bc) in config.batchers.iter().enumerate() {
-            let (tx, rx) = mpsc::channel(CHUNKS_PER_PROCESSOR * pc.concurrency);
-            to_batchers.push(tx);
             let mut to_processors = Vec::new();
             for index in 0..bc.concurrency {
-                let (btx, brx) = mpsc::channel(BATCHES_QUEUED);
-                to_processors.push(btx);
-                let state = BatchProcessorState { batcher: b, batcher_name: bc.name, index, batches: brx };
-                batch_processors
-                    .push((StageId::BatchProcessor { batcher: b, index }, Arc::new(Mutex::new(state))));
+                let (tx, rx) = mpsc::channel(BATCHES_QUEUED);
+                to_processors.push(tx);
+                let state = BatchProcessorState { batcher: b, batcher_name: bc.name, index, batches: rx };
+                batch_processors.push((StageId::BatchProcessor { batcher: b, index }, Arc::new(Mutex::new(state))));
             }
-            let state = BatcherState::new(b, bc.batch_size, bc.batch_timeout, rx, to_processors);
-            batchers.push(Arc::new(Mutex::new(state)));
+            batchers.push(Arc::new(Batcher::new(b, bc.batch_size, bc.batch_timeout, pc.concurrency, to_processors)));
         }
-        let keys =
-            batchers.iter().map(|b| b.try_lock().map(|s| s.keys.clone()).unwrap_or_default()).collect();
+        let keys = batchers
+            .iter()
+            .map(|b| {
+                let b = Arc::downgrade(b);
+                Box::new(move || b.upgrade().map(|b| b.keys()).unwrap_or_default()) as KeysProbe
+            })
+            .collect();
         let metrics = Arc::new(Metrics::new(topology.clone(), producer.backlog(), keys));
         let telemetry = Telemetry { metrics: metrics.clone(), observers: config.observers.clone().into() };
         let acker = Acker::new(acknowledger, telemetry.clone());
 
-        let (demand_tx, demand_rx) = mpsc::unbounded_channel();
+        let drain = CancellationToken::new();
+        let draining = Arc::new(AtomicBool::new(false));
+        let producer = Arc::new(ProducerStage::new(producer, drain.clone(), draining.clone()));
         let mut processors = Vec::new();
-        let mut to_processors = Vec::new();
         for index in 0..pc.concurrency {
-            let (tx, rx) = mpsc::unbounded_channel();
-            to_processors.push(tx);
             processors.push(Arc::new(Mutex::new(ProcessorState {
-                index,
-                chunks: rx,
-                demands: demand_tx.clone(),
-                outstanding: 0,
+                held: InFlight::new(Vec::new(), acker.clone(), StageId::Processor(index)),
                 max_demand: pc.max_demand,
                 min_demand: pc.min_demand(),
-                batchers: config.batchers.iter().map(|b| b.name).collect(),
-                to_batchers: to_batchers.clone(),
+                route: Route {
+                    index,
+                    names: config.batchers.iter().map(|b| b.name).collect(),
+                    batchers: batchers.clone(),
+                },
             })));
         }
-        drop((demand_tx, to_batchers));
-        let producer = Arc::new(Mutex::new(ProducerState {
-            producer,
-            demands: demand_rx,
-            unmet: VecDeque::new(),
-            to_processors,
-            drained: false,
-        }));
 
         // Start every stage under supervision.
         let tracker = TaskTracker::new();
-        let drain = CancellationToken::new();
         let halt = CancellationToken::new();
         let mut slots = Vec::new();
         let mut start =
@@ -128,18 +116,13 @@ impl Pipeline {
                 slots.push((stage, slot.clone()));
                 supervise(&tracker, stage, slot, telemetry.clone(), halt.clone(), body);
             };
-        {
-            let (state, acker, drain) = (producer.clone(), acker.clone(), drain.clone());
-            start(
-                StageId::Producer,
-                Box::new(move || Box::pin(producer_stage::run(state.clone(), acker.clone(), drain.clone()))),
-            );
-        }
         for (i, state) in processors.iter().enumerate() {
-            let (state, handler, acker) = (state.clone(), handler.clone(), acker.clone());
+            let (state, producer, handler, acker) = (state.clone(), producer.clone(), handler.clone(), acker.clone());
             start(
                 StageId::Processor(i),
-                Box::new(move || Box::pin(processor::run(state.clone(), handler.clone(), acker.clone()))),
+                Box::new(move || {
+                    Box::pin(processor::run(state.clone(), producer.clone(), handler.clone(), acker.clone()))
+                }),
             );
         }
         for (b, state) in batchers.iter().enumerate() {
@@ -166,6 +149,7 @@ impl Pipeline {
             inner: Arc::new(Inner {
                 tracker,
                 drain,
+                draining,
                 halt,
                 slots,
                 metrics,
