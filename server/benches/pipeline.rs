@@ -34,15 +34,15 @@ struct Reading {
     normalized: f64,
 }
 
+fn reading(seq: &mut u64) -> Reading {
+    *seq += 1;
+    // Every 100th reading is out of range: 1 % fail validation.
+    let value = if seq.is_multiple_of(100) { 1_000.0 } else { (*seq % 90) as f64 };
+    Reading { sensor: (*seq % 64) as u32, value, normalized: 0.0 }
+}
+
 fn make(seq: &mut u64, n: usize) -> Vec<Reading> {
-    (0..n)
-        .map(|_| {
-            *seq += 1;
-            // Every 100th reading is out of range: 1 % fail validation.
-            let value = if seq.is_multiple_of(100) { 1_000.0 } else { (*seq % 90) as f64 };
-            Reading { sensor: (*seq % 64) as u32, value, normalized: 0.0 }
-        })
-        .collect()
+    (0..n).map(|_| reading(seq)).collect()
 }
 
 struct Validate {
@@ -104,10 +104,11 @@ impl Acknowledger<Reading> for Counter {
     }
 }
 
-fn config(max_demand: usize) -> PipelineConfig {
-    let mut c = PipelineConfig::default();
-    c.processors = ProcessorConfig { concurrency: 2, max_demand, min_demand: None };
-    c
+fn config(max_demand: usize, min_demand: usize) -> PipelineConfig {
+    PipelineConfig {
+        processors: ProcessorConfig { concurrency: 2, max_demand, min_demand: Some(min_demand) },
+        ..PipelineConfig::default()
+    }
 }
 
 /// Resets the peak-RSS mark (Linux: writing 5 to clear_refs).
@@ -135,14 +136,15 @@ fn check(counter: &Counter, n: u64) {
     assert_eq!(failed, n / 100, "1 % failed validation");
 }
 
-async fn pipeline_only(max_demand: usize) -> Run {
+async fn pipeline_only(max_demand: usize, min_demand: usize) -> Run {
     reset_peak_rss();
     let counter = Counter::new(MESSAGES, false);
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let mut seq = 0u64;
-    let producer = GenerateProducer::new("generator", MESSAGES, move |n| make(&mut seq, n));
+    let producer = GenerateProducer::new("generator", MESSAGES, move || reading(&mut seq));
     let start = Instant::now();
-    let pipeline = Pipeline::start(config(max_demand), producer, handler, counter.clone()).expect("valid config");
+    let pipeline = Pipeline::start(config(max_demand, min_demand), producer, handler, counter.clone())
+        .expect("valid config");
     pipeline.finished().await;
     let end = *counter.done.get().expect("all acked");
     check(&counter, MESSAGES);
@@ -155,7 +157,8 @@ async fn pubsub_fed(max_demand: usize, chunk: usize) -> Run {
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let pubsub = PubSub::new();
     let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536));
-    let pipeline = Pipeline::start(config(max_demand), producer, handler, counter.clone()).expect("valid config");
+    let pipeline =
+        Pipeline::start(config(max_demand, 0), producer, handler, counter.clone()).expect("valid config");
     let start = Instant::now();
     let publisher = tokio::spawn({
         let pubsub = pubsub.clone();
@@ -189,7 +192,7 @@ async fn steady_latency(seconds: u64) -> Latency {
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let pubsub = PubSub::new();
     let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536));
-    let pipeline = Pipeline::start(config(10), producer, handler, counter.clone()).expect("valid config");
+    let pipeline = Pipeline::start(config(10, 0), producer, handler, counter.clone()).expect("valid config");
     let runtime = tokio::runtime::Handle::current();
     let publisher = std::thread::spawn({
         let pubsub = pubsub.clone();
@@ -220,10 +223,47 @@ async fn steady_latency(seconds: u64) -> Latency {
     }
 }
 
+/// Peak RSS of row `row` run alone in a fresh process.
+fn probe_rss(row: usize) -> f64 {
+    let exe = std::env::current_exe().expect("own path");
+    let out =
+        std::process::Command::new(exe).args(["--probe", &row.to_string()]).output().expect("probe runs");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(f64::NAN)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
+
+/// One row of the throughput table.
+#[derive(Clone, Copy)]
+enum Shape {
+    PipelineOnly { max_demand: usize, min_demand: usize },
+    PubSubFed { max_demand: usize, chunk: usize },
+}
+
+const ROWS: [(&str, Shape); 7] = [
+    ("pipeline only, max_demand 10", Shape::PipelineOnly { max_demand: 10, min_demand: 0 }),
+    (
+        "pipeline only, max_demand 10, min_demand 5 (Broadway's defaults)",
+        Shape::PipelineOnly { max_demand: 10, min_demand: 5 },
+    ),
+    ("pipeline only, max_demand 64", Shape::PipelineOnly { max_demand: 64, min_demand: 0 }),
+    ("pipeline only, max_demand 256", Shape::PipelineOnly { max_demand: 256, min_demand: 0 }),
+    ("pub/sub fed, chunks of 100, max_demand 10", Shape::PubSubFed { max_demand: 10, chunk: 100 }),
+    ("pub/sub fed, chunks of 100, max_demand 256", Shape::PubSubFed { max_demand: 256, chunk: 100 }),
+    ("pub/sub fed, one message per publish, max_demand 10", Shape::PubSubFed { max_demand: 10, chunk: 1 }),
+];
+
+fn run_row(rt: &tokio::runtime::Runtime, shape: Shape) -> Run {
+    match shape {
+        Shape::PipelineOnly { max_demand, min_demand } => rt.block_on(pipeline_only(max_demand, min_demand)),
+        Shape::PubSubFed { max_demand, chunk } => rt.block_on(pubsub_fed(max_demand, chunk)),
+    }
+}
+
+type Pick = fn(&Latency) -> [f64; 3];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -232,61 +272,61 @@ fn main() {
     let filter = args.iter().find(|a| !a.starts_with("--")).cloned();
     let runs = if quick { 1 } else { RUNS };
     let workers = std::env::var("BENCH_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(workers).enable_time();
-    if std::env::var_os("BENCH_IO").is_some() {
-        builder.enable_io();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // `--probe N`: run row N once in this fresh process and print its peak RSS (a process that
+    // ran other rows before keeps their heap, so each row's memory is measured alone).
+    if let Some(i) =
+        args.iter().position(|a| a == "--probe").and_then(|p| args.get(p + 1)?.parse::<usize>().ok())
+    {
+        println!("{}", run_row(&rt, ROWS[i].1).rss_mb);
+        return;
     }
-    let rt = builder.build().expect("runtime");
-    let rows: Vec<(String, Box<dyn Fn() -> Run>)> = vec![
-        ("pipeline only, max_demand 10".into(), Box::new(|| rt.block_on(pipeline_only(10)))),
-        ("pipeline only, max_demand 64".into(), Box::new(|| rt.block_on(pipeline_only(64)))),
-        ("pipeline only, max_demand 256".into(), Box::new(|| rt.block_on(pipeline_only(256)))),
-        ("pub/sub fed, chunks of 100, max_demand 10".into(), Box::new(|| rt.block_on(pubsub_fed(10, 100)))),
-        ("pub/sub fed, chunks of 100, max_demand 256".into(), Box::new(|| rt.block_on(pubsub_fed(256, 100)))),
-        ("pub/sub fed, one message per publish, max_demand 10".into(), Box::new(|| rt.block_on(pubsub_fed(10, 1)))),
-    ];
-    let rows: Vec<_> =
-        rows.into_iter().filter(|(name, _)| filter.as_ref().is_none_or(|f| name.contains(f.as_str()))).collect();
-    let mut results: Vec<(Vec<f64>, Vec<f64>)> = rows.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    let rows: Vec<usize> =
+        (0..ROWS.len()).filter(|i| filter.as_ref().is_none_or(|f| ROWS[*i].0.contains(f.as_str()))).collect();
+    let mut rates: Vec<Vec<f64>> = rows.iter().map(|_| Vec::new()).collect();
     // Interleaved: run 1 of every row, then run 2 of every row, ... (these VMs are noisy).
     for run in 0..runs {
-        for (i, (name, f)) in rows.iter().enumerate() {
-            let r = f();
-            eprintln!("run {}: {name}: {:.2}M msg/s, peak RSS {:.1} MB", run + 1, r.msg_per_s / 1e6, r.rss_mb);
-            results[i].0.push(r.msg_per_s);
-            results[i].1.push(r.rss_mb);
+        for (i, row) in rows.iter().enumerate() {
+            let r = run_row(&rt, ROWS[*row].1);
+            eprintln!("run {}: {}: {:.2}M msg/s", run + 1, ROWS[*row].0, r.msg_per_s / 1e6);
+            rates[i].push(r.msg_per_s);
         }
     }
-    println!("\n## Throughput: {MESSAGES} messages, medians of {runs} runs (2 processors, batches of 100 / 50 ms)\n");
-    println!("| shape | msg/s | vs Broadway | peak RSS |");
+    println!(
+        "\n## Throughput: {MESSAGES} messages, medians of {runs} runs (2 processors, batches of 100 / 50 ms)\n"
+    );
+    println!("| shape | msg/s | vs Broadway | peak RSS (process, run alone) |");
     println!("|---|---|---|---|");
-    for ((name, _), (rates, rss)) in rows.iter().zip(results) {
+    for (row, rates) in rows.iter().zip(rates) {
+        let (name, shape) = ROWS[*row];
         let rate = median(rates);
-        let broadway = if name.starts_with("pipeline") { 551_000.0 } else { 266_000.0 };
-        println!(
-            "| {name} | {:.2}M | {:.0}× | {:.1} MB |",
-            rate / 1e6,
-            rate / broadway,
-            median(rss)
-        );
+        let broadway = if matches!(shape, Shape::PipelineOnly { .. }) { 551_000.0 } else { 266_000.0 };
+        let rss = probe_rss(*row);
+        println!("| {name} | {:.2}M | {:.0}× | {rss:.1} MB |", rate / 1e6, rate / broadway);
     }
     if filter.as_ref().is_some_and(|f| f != "latency") {
         return;
     }
     let seconds = if quick { 2 } else { 10 };
     let lat: Vec<Latency> = (0..runs).map(|_| rt.block_on(steady_latency(seconds))).collect();
-    let col = |pick: &dyn Fn(&Latency) -> [f64; 3], k: usize| median(lat.iter().map(|l| pick(l)[k]).collect());
+    let col = |pick: Pick, k: usize| median(lat.iter().map(|l| pick(l)[k]).collect());
     println!("\n## Latency at a steady 10,000 msg/s for {seconds} s, medians of {runs} runs (µs)\n");
     println!("| path | p50 | p99 | max |");
     println!("|---|---|---|---|");
-    let paths: [(&str, &dyn Fn(&Latency) -> [f64; 3]); 3] = [
-        ("publish → processed (end of handle_message)", &|l| l.processed),
-        ("publish → ack, failed messages (acked by the processor)", &|l| l.failed_acked),
-        ("publish → ack, all messages (successful ones wait for their batch)", &|l| l.acked),
+    let paths: [(&str, Pick); 3] = [
+        ("publish → processed (end of handle_message)", |l| l.processed),
+        ("publish → ack, failed messages (acked by the processor)", |l| l.failed_acked),
+        ("publish → ack, all messages (successful ones wait for their batch)", |l| l.acked),
     ];
     for (name, pick) in paths {
         println!("| {name} | {:.1} | {:.1} | {:.1} |", col(pick, 0), col(pick, 1), col(pick, 2));
     }
-    println!("\nBroadway reference (same machine kind): 551k msg/s pipeline only (~30 MB), 266k msg/s via Phoenix.PubSub; failed-message ack latency p50 120 µs, p99 280 µs.");
+    println!(
+        "\nBroadway reference (same machine kind): 551k msg/s pipeline only (~30 MB), 266k msg/s via \
+         Phoenix.PubSub; failed-message ack latency p50 120 µs, p99 280 µs."
+    );
 }

@@ -105,13 +105,16 @@ pub(crate) trait Abandon: Send + Sync {
     fn abandon(&self) -> BoxFuture<'_, u64>;
 }
 
+/// Every batch processor's state, by stage.
+pub(crate) type BatchProcessors<T> = Vec<(StageId, Arc<Mutex<BatchProcessorState<T>>>)>;
+
 /// The stage states, kept so the terminator can empty them after a timed-out drain.
 pub(crate) struct Teardown<P: Producer> {
     acker: Arc<Acker<P::Data>>,
     producer: Arc<ProducerStage<P>>,
     processors: Vec<Arc<Mutex<ProcessorState<P::Data>>>>,
     batchers: Vec<Arc<Batcher<P::Data>>>,
-    batch_processors: Vec<(StageId, Arc<Mutex<BatchProcessorState<P::Data>>>)>,
+    batch_processors: BatchProcessors<P::Data>,
 }
 
 impl<P: Producer> Teardown<P> {
@@ -120,7 +123,7 @@ impl<P: Producer> Teardown<P> {
         producer: Arc<ProducerStage<P>>,
         processors: Vec<Arc<Mutex<ProcessorState<P::Data>>>>,
         batchers: Vec<Arc<Batcher<P::Data>>>,
-        batch_processors: Vec<(StageId, Arc<Mutex<BatchProcessorState<P::Data>>>)>,
+        batch_processors: BatchProcessors<P::Data>,
     ) -> Self {
         Self { acker, producer, processors, batchers, batch_processors }
     }

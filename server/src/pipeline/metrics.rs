@@ -170,11 +170,7 @@ pub(crate) struct Metrics {
 
 impl Metrics {
     /// Counters for `topology`; `keys` are the batchers' recent-key lists.
-    pub(crate) fn new(
-        topology: Topology,
-        backlog: Option<Gauge>,
-        keys: Vec<KeysProbe>,
-    ) -> Self {
+    pub(crate) fn new(topology: Topology, backlog: Option<Gauge>, keys: Vec<KeysProbe>) -> Self {
         let p = topology.processors.concurrency as usize;
         let mut stages = vec![StageCounters::new("producer".into(), StageRole::Producer, 0)];
         for i in 0..p {
@@ -312,7 +308,8 @@ impl Metrics {
             w.runs.iter_mut().for_each(Windowed::rotate);
         }
         let mut stages = Vec::with_capacity(self.stages.len());
-        let pulled: u64 = self.stages[1..=self.processors].iter().map(|p| p.received.load(Ordering::Relaxed)).sum();
+        let pulled: u64 =
+            self.stages[1..=self.processors].iter().map(|p| p.received.load(Ordering::Relaxed)).sum();
         let processors = &self.stages[1..=self.processors];
         for (slot, c) in self.stages.iter().enumerate() {
             w.runs[slot].absorb(&c.run);

@@ -62,7 +62,9 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
             match pulled {
                 Some(messages) => {
                     let n = messages.len();
-                    acker.telemetry().emit(&Event::ProducerDispatched { processor: s.route.index, messages: n });
+                    acker
+                        .telemetry()
+                        .emit(&Event::ProducerDispatched { processor: s.route.index, messages: n });
                     if held == 0 {
                         s.held.messages = messages; // take the producer's buffer as is
                     } else {

@@ -76,6 +76,12 @@ impl<T: Send + 'static> Producer for PubSubProducer<T> {
             let at = delivery.published_at;
             self.buffer.extend(delivery.items.into_iter().map(|item| Message::new(item, at)));
         }
+        // Small publishes: gather what else is already waiting, up to the demand.
+        while self.buffer.len() < demand {
+            let Some(delivery) = self.subscription.try_recv() else { break };
+            let at = delivery.published_at;
+            self.buffer.extend(delivery.items.into_iter().map(|item| Message::new(item, at)));
+        }
         let take = demand.min(self.buffer.len());
         Some(self.buffer.drain(..take).collect())
     }
@@ -101,8 +107,8 @@ impl<T: Send + 'static> Producer for PubSubProducer<T> {
     }
 }
 
-/// Builds messages on demand with `make(n)` until `limit` messages have been made; each chunk
-/// is stamped with the time it was made.
+/// Builds messages on demand, one `make()` call per message, until `limit` messages have been
+/// made; each chunk is stamped with the time it was made.
 pub struct GenerateProducer<T, F> {
     make: F,
     left: u64,
@@ -110,13 +116,13 @@ pub struct GenerateProducer<T, F> {
     _data: std::marker::PhantomData<fn() -> T>,
 }
 
-impl<T, F: FnMut(usize) -> Vec<T>> GenerateProducer<T, F> {
+impl<T, F: FnMut() -> T> GenerateProducer<T, F> {
     pub fn new(name: impl Into<String>, limit: u64, make: F) -> Self {
         Self { make, left: limit, name: name.into(), _data: std::marker::PhantomData }
     }
 }
 
-impl<T: Send + 'static, F: FnMut(usize) -> Vec<T> + Send + 'static> Producer for GenerateProducer<T, F> {
+impl<T: Send + 'static, F: FnMut() -> T + Send + 'static> Producer for GenerateProducer<T, F> {
     type Data = T;
 
     async fn produce(&mut self, demand: usize) -> Option<Vec<Message<T>>> {
@@ -124,15 +130,9 @@ impl<T: Send + 'static, F: FnMut(usize) -> Vec<T> + Send + 'static> Producer for
             return None;
         }
         let n = (demand as u64).min(self.left) as usize;
+        self.left -= n as u64;
         let at = Instant::now();
-        let mut items = (self.make)(n);
-        items.truncate(n);
-        self.left -= items.len() as u64;
-        if items.is_empty() {
-            self.left = 0;
-            return None;
-        }
-        Some(items.into_iter().map(|item| Message::new(item, at)).collect())
+        Some((0..n).map(|_| Message::new((self.make)(), at)).collect())
     }
 
     fn drain(&mut self) {

@@ -99,8 +99,16 @@ pub enum Event<'a> {
         processor: usize,
         reason: &'a str,
     },
-    BatcherStarted { batcher: usize, processor: usize, messages: usize },
-    BatcherStopped { batcher: usize, processor: usize, duration: Duration },
+    BatcherStarted {
+        batcher: usize,
+        processor: usize,
+        messages: usize,
+    },
+    BatcherStopped {
+        batcher: usize,
+        processor: usize,
+        duration: Duration,
+    },
     BatchFlushed {
         batcher: usize,
         processor: usize,

@@ -73,9 +73,16 @@ impl Pipeline {
                 let (tx, rx) = mpsc::channel(BATCHES_QUEUED);
                 to_processors.push(tx);
                 let state = BatchProcessorState { batcher: b, batcher_name: bc.name, index, batches: rx };
-                batch_processors.push((StageId::BatchProcessor { batcher: b, index }, Arc::new(Mutex::new(state))));
+                batch_processors
+                    .push((StageId::BatchProcessor { batcher: b, index }, Arc::new(Mutex::new(state))));
             }
-            batchers.push(Arc::new(Batcher::new(b, bc.batch_size, bc.batch_timeout, pc.concurrency, to_processors)));
+            batchers.push(Arc::new(Batcher::new(
+                b,
+                bc.batch_size,
+                bc.batch_timeout,
+                pc.concurrency,
+                to_processors,
+            )));
         }
         let keys = batchers
             .iter()
@@ -117,7 +124,8 @@ impl Pipeline {
                 supervise(&tracker, stage, slot, telemetry.clone(), halt.clone(), body);
             };
         for (i, state) in processors.iter().enumerate() {
-            let (state, producer, handler, acker) = (state.clone(), producer.clone(), handler.clone(), acker.clone());
+            let (state, producer, handler, acker) =
+                (state.clone(), producer.clone(), handler.clone(), acker.clone());
             start(
                 StageId::Processor(i),
                 Box::new(move || {

@@ -69,8 +69,11 @@ pub struct PubSub<T> {
     shared: Arc<Shared<T>>,
 }
 
+/// Subscriber lists are copy-on-write: a publish clones one `Arc`, not every subscriber.
+type Subscribers<T> = Arc<[Subscriber<T>]>;
+
 struct Shared<T> {
-    topics: RwLock<HashMap<String, Vec<Subscriber<T>>>>,
+    topics: RwLock<HashMap<String, Subscribers<T>>>,
     closed: AtomicBool,
 }
 
@@ -100,7 +103,8 @@ impl<T: Clone + Send + 'static> PubSub<T> {
         }
         let mut all = self.write_topics();
         for topic in topics {
-            all.entry((*topic).to_owned()).or_default().push(subscriber.clone());
+            let list = all.entry((*topic).to_owned()).or_insert_with(|| Arc::from([]));
+            *list = list.iter().cloned().chain([subscriber.clone()]).collect();
         }
         subscription
     }
@@ -111,21 +115,27 @@ impl<T: Clone + Send + 'static> PubSub<T> {
         if self.shared.closed.load(Ordering::Acquire) {
             return Err(PubSubError::Closed);
         }
-        // Snapshot the subscriber list so no lock is held while a blocking send waits.
-        let subscribers: Vec<Subscriber<T>> = {
+        // Take the subscriber list (one `Arc`) so no lock is held while a blocking send waits.
+        let subscribers: Option<Subscribers<T>> = {
             let topics = self.shared.topics.read().unwrap_or_else(|e| e.into_inner());
-            topics.get(topic).map(|s| s.iter().filter(|s| s.is_open()).cloned().collect()).unwrap_or_default()
+            topics.get(topic).cloned()
         };
         let mut report = Published::default();
-        let Some((last, rest)) = subscribers.split_last() else {
-            return Ok(report);
-        };
-        for s in rest {
-            report.dropped += s.deliver(items.clone()).await;
+        let Some(subscribers) = subscribers else { return Ok(report) };
+        let open = subscribers.iter().filter(|s| s.is_open()).count();
+        if open < subscribers.len() {
+            self.prune(topic);
         }
-        report.dropped += last.deliver(items).await;
-        report.subscribers = subscribers.len();
-        self.prune(topic);
+        let mut left = open;
+        let mut items = Some(items);
+        for s in subscribers.iter().filter(|s| s.is_open()) {
+            left -= 1;
+            // The last subscriber receives the items themselves; the others receive clones.
+            let mine =
+                if left == 0 { items.take().unwrap_or_default() } else { items.clone().unwrap_or_default() };
+            report.dropped += s.deliver(mine).await;
+        }
+        report.subscribers = open;
         Ok(report)
     }
 
@@ -142,23 +152,19 @@ impl<T: Clone + Send + 'static> PubSub<T> {
         self.write_topics().clear();
     }
 
-    fn write_topics(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Vec<Subscriber<T>>>> {
+    fn write_topics(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Subscribers<T>>> {
         self.shared.topics.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Forgets subscribers whose subscription was dropped.
+    /// Forgets the topic's subscribers whose subscription was dropped.
     fn prune(&self, topic: &str) {
-        let stale = {
-            let topics = self.shared.topics.read().unwrap_or_else(|e| e.into_inner());
-            topics.get(topic).is_some_and(|s| s.iter().any(|s| !s.is_open()))
-        };
-        if stale {
-            let mut topics = self.write_topics();
-            if let Some(list) = topics.get_mut(topic) {
-                list.retain(Subscriber::is_open);
-                if list.is_empty() {
-                    topics.remove(topic);
-                }
+        let mut topics = self.write_topics();
+        if let Some(list) = topics.get_mut(topic) {
+            let open: Subscribers<T> = list.iter().filter(|s| s.is_open()).cloned().collect();
+            if open.is_empty() {
+                topics.remove(topic);
+            } else {
+                *list = open;
             }
         }
     }
