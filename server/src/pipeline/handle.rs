@@ -150,6 +150,7 @@ impl<P: Producer> Abandon for Teardown<P> {
             for p in &self.processors {
                 let mut p = p.lock().await;
                 p.held.abandon();
+                p.outbox.clear();
             }
             for b in &self.batchers {
                 b.abandon();

@@ -22,9 +22,13 @@
 //!   `handle_failed`), successful ones after `handle_batch` (or after `handle_message` with
 //!   [`Message::ack_immediately`], or when there is no batcher).
 //! - **Crashes**: a panic in a handler fails that message (or batch) with the panic message as
-//!   reason; the stage keeps going. A stage task that dies outright (a kill, a panic in an
-//!   observer) is restarted by the supervisor and counted; the messages it held are failed by
-//!   drop guards (kind `"stage crashed"`), never lost.
+//!   reason; the stage keeps going. A stage task that dies outright ([`Pipeline::kill`], or a
+//!   panic in the engine itself) is restarted by the supervisor and counted. Everything a
+//!   stage holds between awaits lives in its state outside the task (what a processor pulled,
+//!   partial batches, full batches waiting for a batch processor), so its successor carries
+//!   on: a kill loses nothing and fails nothing. What a dying task held on its own stack (a
+//!   batch being handled when a panic unwinds) is failed by a drop guard (kind
+//!   `"stage crashed"`) and acknowledged, never lost.
 //! - **Shutdown**: [`Pipeline::stop`] drains in the order written in `terminator`, bounded by
 //!   a timeout past which what is left is failed as `"shutdown timeout"`.
 //! - **Telemetry**: every event is listed in [`telemetry`]; the built-in metrics turn them into

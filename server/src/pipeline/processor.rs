@@ -26,6 +26,9 @@ pub(crate) struct ProcessorState<T: Send + 'static> {
     pub max_demand: usize,
     pub min_demand: usize,
     pub route: Route<T>,
+    /// Full batches not yet handed to their batch processors (by batcher): kept here so a
+    /// killed task's successor sends them.
+    pub outbox: Vec<(usize, batcher::Ready<T>)>,
 }
 
 /// Where a processor's successful messages go.
@@ -54,6 +57,7 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
     let s = &mut *guard;
     let mut latency = Vec::new();
     let mut rest: Vec<Message<H::Data>> = Vec::new();
+    batcher::send(&mut s.outbox, &acker).await; // what a killed predecessor left
     loop {
         let held = s.held.messages.len();
         if held <= s.min_demand {
@@ -81,11 +85,11 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
             rest = s.held.messages.split_off(take);
         }
         handle(&s.route, &mut s.held.messages, &*handler, &acker, &mut latency);
-        let ready = file(&s.route, &mut s.held.messages, &acker);
-        s.held.messages.append(&mut rest);
-        for (b, ready) in ready {
-            batcher::send(b, ready, &acker).await;
+        for (b, ready) in file(&s.route, &mut s.held.messages, &acker) {
+            s.outbox.extend(ready.into_iter().map(|r| (b, r)));
         }
+        s.held.messages.append(&mut rest);
+        batcher::send(&mut s.outbox, &acker).await;
     }
     for b in s.route.batchers.drain(..) {
         b.processor_finished();

@@ -23,8 +23,8 @@
 //! | `StageRestarted` | a stage task died (panic outside a handler, or killed) and was restarted | stage, reason, restarts so far |
 //! | `DrainStarted` / `DrainFinished` | graceful shutdown began / ended | duration, messages abandoned at the timeout |
 //!
-//! Observers must be quick: they run inline on the stages. A panicking observer kills its
-//! stage's task, which the supervisor restarts (and the messages it held fail, counted).
+//! Observers must be quick: they run inline on the stages. A panicking observer is isolated:
+//! the panic is logged and the stage goes on (an observer bug must not stop the pipeline).
 
 use app::model::Topology;
 use std::fmt;
@@ -169,7 +169,9 @@ impl Telemetry {
     pub(crate) fn emit(&self, event: &Event<'_>) {
         self.metrics.record(event);
         for o in self.observers.iter() {
-            o.on_event(event);
+            if let Err(reason) = super::handler::isolate(|| o.on_event(event)) {
+                tracing::error!("telemetry observer panicked on {event:?}: {reason}");
+            }
         }
     }
 }

@@ -109,6 +109,7 @@ impl Pipeline {
                     names: config.batchers.iter().map(|b| b.name).collect(),
                     batchers: batchers.clone(),
                 },
+                outbox: Vec::new(),
             })));
         }
 
