@@ -99,7 +99,8 @@ impl Acknowledger<Reading> for Counter {
                 h.saturating_record((now - m.published_at).as_nanos() as u64);
             }
         }
-        let crashed = failed.iter().filter(|m| m.failure().is_some_and(|f| f.kind == "stage crashed")).count();
+        let crashed =
+            failed.iter().filter(|m| m.failure().is_some_and(|f| f.kind == "stage crashed")).count();
         if crashed > 0 {
             self.crashed.fetch_add(crashed as u64, Ordering::Relaxed);
         }

@@ -3,6 +3,7 @@
 //! message as failed when the stage holding it dies (Vector's finalizers, per chunk).
 
 use super::Message;
+use super::handler::isolate;
 use super::telemetry::{Event, LatencySample, StageId, Telemetry, latency_samples};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,7 +48,11 @@ impl<T: Send + 'static> Acker<T> {
             return;
         }
         let (ok_msgs, bad_msgs) = (&mut successful[..ok], &mut failed[..bad]);
-        self.acknowledger.ack(ok_msgs, bad_msgs);
+        // The acknowledger is the user's code too: a panic in it is logged, and the messages
+        // count as acknowledged (there is no one else to tell).
+        if let Err(reason) = isolate(|| self.acknowledger.ack(ok_msgs, bad_msgs)) {
+            tracing::error!(%stage, "acknowledger panicked: {reason}");
+        }
         let now = Instant::now();
         let mut latency: Vec<LatencySample> = Vec::new();
         latency_samples(now, ok_msgs, &mut latency);
@@ -120,7 +125,8 @@ impl<T: Send + 'static> InFlight<T> {
         for m in self.messages.iter_mut().filter(|m| m.is_ok()) {
             m.fail(kind, reason.clone());
         }
-        self.acker.guarded.fetch_add(self.messages.len() as u64, Ordering::AcqRel);
+        let unacked = self.messages.iter().filter(|m| !m.acked).count();
+        self.acker.guarded.fetch_add(unacked as u64, Ordering::AcqRel);
         self.acker.ack(self.holder, &mut [], &mut self.messages);
         self.messages.clear();
     }

@@ -15,7 +15,7 @@ use super::{Message, terminator};
 use app::model::{Percentiles, PipelineStats, Topology};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -102,6 +102,8 @@ impl Pipeline {
 
 /// Fails whatever the stages still hold once their tasks are gone; returns how many.
 pub(crate) trait Abandon: Send + Sync {
+    /// From now on, drop guards fail what they hold as `"shutdown timeout"`.
+    fn halt(&self);
     fn abandon(&self) -> BoxFuture<'_, u64>;
 }
 
@@ -130,25 +132,27 @@ impl<P: Producer> Teardown<P> {
 }
 
 impl<P: Producer> Abandon for Teardown<P> {
+    fn halt(&self) {
+        self.acker.halt();
+    }
+
     fn abandon(&self) -> BoxFuture<'_, u64> {
         Box::pin(async move {
-            self.acker.halt();
             let before = self.acker.guarded();
             let left = self.producer.source().await.producer.abandon();
             let n = left.len() as u64;
             if n > 0 {
-                let now = Instant::now();
                 let mut failed: Vec<Message<P::Data>> = left
                     .into_iter()
-                    .map(|d| {
-                        Message::new(d, now).failed(SHUTDOWN_TIMEOUT, "still queued when the drain timed out")
-                    })
+                    .map(|m| m.failed(SHUTDOWN_TIMEOUT, "still queued when the drain timed out"))
                     .collect();
                 self.acker.ack(StageId::Producer, &mut [], &mut failed);
             }
             // Dropping what the channels and states hold fails it through the drop guards.
             for p in &self.processors {
                 let mut p = p.lock().await;
+                let p = &mut *p;
+                p.held.messages.append(&mut p.waiting);
                 p.held.abandon();
                 p.outbox.clear();
             }

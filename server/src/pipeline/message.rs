@@ -33,7 +33,8 @@ pub type BatchKey = Cow<'static, str>;
 /// pointer wide (messages move between stages, so their size matters); a handful of entries
 /// at most, so a vector beats a map.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Metadata(Option<Box<[(&'static str, String)]>>);
+#[allow(clippy::box_collection)] // a `Box<[_]>` would be a fat pointer: 16 bytes, not 8
+pub struct Metadata(Option<Box<Vec<(&'static str, String)>>>);
 
 impl Metadata {
     /// The value stored under `key`, if any.
@@ -44,12 +45,11 @@ impl Metadata {
     /// Stores `value` under `key`, replacing an earlier value.
     pub fn insert(&mut self, key: &'static str, value: impl Into<String>) {
         let value = value.into();
-        let mut entries = self.0.take().map(Vec::from).unwrap_or_default();
+        let entries = self.0.get_or_insert_with(Box::default);
         match entries.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,
             None => entries.push((key, value)),
         }
-        self.0 = Some(entries.into_boxed_slice());
     }
 }
 

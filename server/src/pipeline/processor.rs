@@ -29,6 +29,9 @@ pub(crate) struct ProcessorState<T: Send + 'static> {
     /// Full batches not yet handed to their batch processors (by batcher): kept here so a
     /// killed task's successor sends them.
     pub outbox: Vec<(usize, batcher::Ready<T>)>,
+    /// Held messages beyond the chunk being handled (`min_demand` > 0): kept in the state, so
+    /// a task that dies mid-chunk leaves them to its successor.
+    pub waiting: Vec<Message<T>>,
 }
 
 /// Where a processor's successful messages go.
@@ -56,9 +59,12 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
     let mut guard = state.lock_owned().await;
     let s = &mut *guard;
     let mut latency = Vec::new();
-    let mut rest: Vec<Message<H::Data>> = Vec::new();
-    batcher::send(&mut s.outbox, &acker).await; // what a killed predecessor left
+    s.held.messages.append(&mut s.waiting); // what a dead predecessor set aside
+    batcher::send(&mut s.outbox, &acker).await; // what a dead predecessor filled
     loop {
+        // A producer that is always ready and room downstream mean this loop never waits:
+        // give the runtime its turn now and then, or the other processors starve.
+        tokio::task::coop::consume_budget().await;
         let held = s.held.messages.len();
         if held <= s.min_demand {
             let want = s.max_demand - held;
@@ -82,13 +88,13 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
         // Handle at most `max_demand - min_demand`; keep the rest for the next round.
         let take = s.held.messages.len().min(s.max_demand - s.min_demand);
         if take < s.held.messages.len() {
-            rest = s.held.messages.split_off(take);
+            s.waiting = s.held.messages.split_off(take);
         }
         handle(&s.route, &mut s.held.messages, &*handler, &acker, &mut latency);
         for (b, ready) in file(&s.route, &mut s.held.messages, &acker) {
             s.outbox.extend(ready.into_iter().map(|r| (b, r)));
         }
-        s.held.messages.append(&mut rest);
+        s.held.messages.append(&mut s.waiting);
         batcher::send(&mut s.outbox, &acker).await;
     }
     for b in s.route.batchers.drain(..) {

@@ -32,9 +32,10 @@ pub trait Producer: Send + 'static {
     /// then `produce` returns `None` (Broadway's `prepare_for_draining`). Default: nothing.
     fn drain(&mut self) {}
 
-    /// The drain timed out: returns what is still buffered, so the engine can fail it rather
-    /// than lose it silently. Default: nothing buffered.
-    fn abandon(&mut self) -> Vec<Self::Data> {
+    /// The drain timed out: returns what is still buffered (as messages, with their metadata
+    /// and publish time), so the engine can fail it rather than lose it silently. Default:
+    /// nothing buffered.
+    fn abandon(&mut self) -> Vec<Message<Self::Data>> {
         Vec::new()
     }
 
@@ -90,10 +91,11 @@ impl<T: Send + 'static> Producer for PubSubProducer<T> {
         self.subscription.close();
     }
 
-    fn abandon(&mut self) -> Vec<T> {
-        let mut left: Vec<T> = self.buffer.drain(..).map(|m| m.data).collect();
+    fn abandon(&mut self) -> Vec<Message<T>> {
+        let mut left: Vec<Message<T>> = self.buffer.drain(..).collect();
         while let Some(d) = self.subscription.try_recv() {
-            left.extend(d.items);
+            let at = d.published_at;
+            left.extend(d.items.into_iter().map(|item| Message::new(item, at)));
         }
         left
     }

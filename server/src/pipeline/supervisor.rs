@@ -31,6 +31,10 @@ pub(crate) struct StageSlot {
 }
 
 impl StageSlot {
+    fn set(&self, task: &tokio::task::JoinHandle<()>) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
+    }
+
     /// Aborts the stage's current task (the supervisor restarts it). False if none runs.
     pub(crate) fn kill(&self) -> bool {
         let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
@@ -58,12 +62,13 @@ pub(crate) fn supervise<F, Fut>(
     F: Fn() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    // The first task starts now, so the stage can be killed as soon as `start` returns.
+    let mut task = tokio::spawn(start());
+    slot.set(&task);
     tracker.spawn(async move {
         let mut recent: VecDeque<Instant> = VecDeque::new();
         loop {
-            let task = tokio::spawn(start());
-            *slot.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
-            let reason = match task.await {
+            let reason = match (&mut task).await {
                 Ok(()) => return,
                 Err(_) if halt.is_cancelled() => return,
                 Err(e) if e.is_panic() => format!("panicked: {}", panic_reason(e.into_panic().as_ref())),
@@ -81,6 +86,8 @@ pub(crate) fn supervise<F, Fut>(
                     () = halt.cancelled() => return,
                 }
             }
+            task = tokio::spawn(start());
+            slot.set(&task);
         }
     });
 }

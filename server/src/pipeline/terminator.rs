@@ -28,6 +28,7 @@ pub(crate) async fn drain(inner: &Inner, timeout: Duration) -> Result<(), Pipeli
         return Ok(());
     }
     inner.halt.cancel();
+    inner.teardown.halt();
     for (_, slot) in &inner.slots {
         slot.kill();
     }

@@ -59,10 +59,10 @@ impl<T: Send + 'static> Producer for TestProducer<T> {
         self.rx.close();
     }
 
-    fn abandon(&mut self) -> Vec<T> {
-        let mut left: Vec<T> = self.buffer.drain(..).map(|m| m.data).collect();
+    fn abandon(&mut self) -> Vec<Message<T>> {
+        let mut left: Vec<Message<T>> = self.buffer.drain(..).collect();
         while let Ok(chunk) = self.rx.try_recv() {
-            left.extend(chunk.into_iter().map(|m| m.data));
+            left.extend(chunk);
         }
         left
     }

@@ -110,6 +110,7 @@ impl Pipeline {
                     batchers: batchers.clone(),
                 },
                 outbox: Vec::new(),
+                waiting: Vec::new(),
             })));
         }
 

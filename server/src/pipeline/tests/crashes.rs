@@ -224,10 +224,9 @@ impl crate::pipeline::Acknowledger<u64> for PanicsFirst {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: a processor that dies while handling a chunk drops the messages it split off for later"]
-async fn a_processor_dying_mid_chunk_loses_none_of_the_messages_it_held() {
+async fn a_panicking_acknowledger_neither_stops_a_processor_nor_loses_what_it_set_aside() {
     // max_demand 10, min_demand 5: the processor pulls 10 and handles 5, holding the other 5
-    // aside; the acknowledger's panic on the first 5 kills its task.
+    // aside; the acknowledger panics on the first 5 (isolated: logged, counted as told).
     let (producer, feed) = crate::pipeline::testing::TestProducer::new();
     let recorder = Arc::new(Recorder::default());
     let mut cfg = config(1, 10, vec![]);
@@ -237,14 +236,13 @@ async fn a_processor_dying_mid_chunk_loses_none_of_the_messages_it_held() {
         .expect("valid");
     assert!(feed.push_messages(tagged(0..20)));
     pipeline.stop(WAIT).await.expect("drains");
-    assert_eq!(pipeline.restarts(), 1);
+    assert_eq!(pipeline.restarts(), 0, "the panic did not kill the processor");
     for (d, a) in (5..20).zip(acked_once(&recorder, 5..20)) {
-        assert!(matches!(kind(&a), "ok" | "stage crashed"), "message {d}: {a:?}");
+        assert_eq!(kind(&a), "ok", "message {d}: {a:?}");
     }
 }
 
 #[tokio::test]
-#[ignore = "engine bug: Pipeline::kill right after start refuses a stage whose task has not been spawned yet"]
 async fn a_stage_can_be_killed_as_soon_as_the_pipeline_has_started() {
     let tp = TestPipeline::start(config(1, 10, vec![]), Script::new()).expect("valid");
     tp.pipeline.kill(StageId::Processor(0)).expect("the stage exists and is running");

@@ -157,7 +157,6 @@ async fn a_panic_in_prepare_messages_fails_the_whole_group_and_the_processor_goe
 }
 
 #[tokio::test]
-#[ignore = "engine bug: with a producer that is always ready, one processor never yields and starves the others"]
 async fn with_a_producer_that_is_always_ready_every_processor_still_gets_work() {
     let events = Arc::new(Events::default());
     let mut next = 0u64;
