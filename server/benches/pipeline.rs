@@ -218,7 +218,17 @@ async fn under_kills() -> Kills {
             kills
         }
     });
-    pipeline.finished().await;
+    if tokio::time::timeout(Duration::from_secs(10), pipeline.finished()).await.is_err() {
+        let stats = pipeline.stats();
+        for st in &stats.stages {
+            eprintln!(
+                "{} received {} ok {} failed {} queue {} restarts {}",
+                st.name, st.received, st.successful, st.failed, st.queue, st.restarts
+            );
+        }
+        eprintln!("acked {}", counter.ok.load(Ordering::Acquire) + counter.failed.load(Ordering::Acquire));
+        panic!("hung");
+    }
     let kills = killer.await.expect("killer");
     Kills {
         kills,

@@ -139,7 +139,7 @@ impl<P: Producer> Abandon for Teardown<P> {
     fn abandon(&self) -> BoxFuture<'_, u64> {
         Box::pin(async move {
             let before = self.acker.guarded();
-            let left = self.producer.source().await.producer.abandon();
+            let left = self.producer.source().producer.abandon();
             let n = left.len() as u64;
             if n > 0 {
                 let mut failed: Vec<Message<P::Data>> = left

@@ -9,24 +9,28 @@
 use super::Message;
 use crate::pubsub::{PubSub, SubscribeConfig, Subscription};
 use std::collections::VecDeque;
-use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// A reading of how many messages wait in a producer's source (queue depth).
 pub type Gauge = Arc<dyn Fn() -> u64 + Send + Sync>;
 
-/// A source of messages driven by demand (a GenStage producer's `handle_demand`).
+/// A source of messages driven by demand (a GenStage producer's `handle_demand`), polled like
+/// a `Stream`.
+///
+/// Polling (rather than an `async fn`) lets processors pull under a short, unfair lock: the
+/// first measured design, an async fair lock around an `async fn produce`, handed the lock to
+/// parked tasks and collapsed into a lock convoy with more processors than cores.
 pub trait Producer: Send + 'static {
     type Data: Send + 'static;
 
-    /// Hands out at least one and at most `demand` messages, waiting until one exists;
-    /// `None` once the producer has nothing more and never will (its source ended, or it was
-    /// drained and is empty).
-    ///
-    /// Must be cancel-safe: the stage task may be killed while this waits, and the engine
-    /// calls it again on the restarted task. Nothing it took from its source may be lost.
-    fn produce(&mut self, demand: usize) -> impl Future<Output = Option<Vec<Message<Self::Data>>>> + Send;
+    /// At least one and at most `demand` messages if some are ready; `Ready(None)` once the
+    /// producer has nothing more and never will (its source ended, or it was drained and is
+    /// empty); `Pending` otherwise, after arranging for `cx`'s waker to be woken when messages
+    /// may be ready (as `Stream::poll_next` does).
+    fn poll_produce(&mut self, cx: &mut Context<'_>, demand: usize)
+    -> Poll<Option<Vec<Message<Self::Data>>>>;
 
     /// Stops taking new work from the source; what is already buffered is still handed out,
     /// then `produce` returns `None` (Broadway's `prepare_for_draining`). Default: nothing.
@@ -69,11 +73,11 @@ impl<T: Clone + Send + 'static> PubSubProducer<T> {
 impl<T: Send + 'static> Producer for PubSubProducer<T> {
     type Data = T;
 
-    async fn produce(&mut self, demand: usize) -> Option<Vec<Message<T>>> {
+    fn poll_produce(&mut self, cx: &mut Context<'_>, demand: usize) -> Poll<Option<Vec<Message<T>>>> {
         if self.buffer.is_empty() {
-            // `recv` is cancel-safe, and nothing awaits after it: killing the stage here
-            // loses nothing.
-            let delivery = self.subscription.recv().await?;
+            let Some(delivery) = std::task::ready!(self.subscription.poll_recv(cx)) else {
+                return Poll::Ready(None);
+            };
             let at = delivery.published_at;
             self.buffer.extend(delivery.items.into_iter().map(|item| Message::new(item, at)));
         }
@@ -84,7 +88,7 @@ impl<T: Send + 'static> Producer for PubSubProducer<T> {
             self.buffer.extend(delivery.items.into_iter().map(|item| Message::new(item, at)));
         }
         let take = demand.min(self.buffer.len());
-        Some(self.buffer.drain(..take).collect())
+        Poll::Ready(Some(self.buffer.drain(..take).collect()))
     }
 
     fn drain(&mut self) {
@@ -127,14 +131,14 @@ impl<T, F: FnMut() -> T> GenerateProducer<T, F> {
 impl<T: Send + 'static, F: FnMut() -> T + Send + 'static> Producer for GenerateProducer<T, F> {
     type Data = T;
 
-    async fn produce(&mut self, demand: usize) -> Option<Vec<Message<T>>> {
+    fn poll_produce(&mut self, _cx: &mut Context<'_>, demand: usize) -> Poll<Option<Vec<Message<T>>>> {
         if self.left == 0 {
-            return None;
+            return Poll::Ready(None);
         }
         let n = (demand as u64).min(self.left) as usize;
         self.left -= n as u64;
         let at = Instant::now();
-        Some((0..n).map(|_| Message::new((self.make)(), at)).collect())
+        Poll::Ready(Some((0..n).map(|_| Message::new((self.make)(), at)).collect()))
     }
 
     fn drain(&mut self) {

@@ -3,8 +3,9 @@
 //! its task, so the new task resumes the old one's work; messages the dead task held are
 //! failed by their drop guards, never lost.
 //!
-//! A stage that keeps dying is restarted after a pause (`RESTART_BACKOFF` once it has died
-//! `MAX_QUICK_RESTARTS` times within `RESTART_WINDOW`), so a crash loop cannot spin a core.
+//! A stage that keeps panicking is restarted after a pause (`RESTART_BACKOFF` once it has
+//! panicked `MAX_QUICK_RESTARTS` times within `RESTART_WINDOW`), so a crash loop cannot spin a
+//! core. A killed stage (`Pipeline::kill`, a deliberate abort) always comes back at once.
 
 use super::handler::panic_reason;
 use super::telemetry::{Event, StageId, Telemetry};
@@ -68,18 +69,23 @@ pub(crate) fn supervise<F, Fut>(
     tracker.spawn(async move {
         let mut recent: VecDeque<Instant> = VecDeque::new();
         loop {
-            let reason = match (&mut task).await {
+            let (reason, panicked) = match (&mut task).await {
                 Ok(()) => return,
                 Err(_) if halt.is_cancelled() => return,
-                Err(e) if e.is_panic() => format!("panicked: {}", panic_reason(e.into_panic().as_ref())),
-                Err(_) => "killed".to_owned(),
+                Err(e) if e.is_panic() => {
+                    (format!("panicked: {}", panic_reason(e.into_panic().as_ref())), true)
+                }
+                Err(_) => ("killed".to_owned(), false),
             };
             let restarts = slot.restarts.fetch_add(1, Ordering::AcqRel) + 1;
             tracing::warn!(%stage, restarts, "stage task {reason}; restarting it");
             telemetry.emit(&Event::StageRestarted { stage, reason: &reason, restarts });
+            // Only crashes back off: a kill is deliberate, and its stage comes back at once.
             let now = Instant::now();
             recent.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
-            recent.push_back(now);
+            if panicked {
+                recent.push_back(now);
+            }
             if recent.len() > MAX_QUICK_RESTARTS {
                 tokio::select! {
                     () = tokio::time::sleep(RESTART_BACKOFF) => {}
@@ -90,4 +96,65 @@ pub(crate) fn supervise<F, Fut>(
             slot.set(&task);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::metrics::Metrics;
+    use app::model::{ProcessorsNode, Topology};
+    use std::sync::atomic::AtomicUsize;
+
+    fn telemetry() -> Telemetry {
+        let topology = Topology {
+            producer: "test".into(),
+            processors: ProcessorsNode { concurrency: 1, max_demand: 10, min_demand: 0 },
+            batchers: Vec::new(),
+        };
+        Telemetry { metrics: Arc::new(Metrics::new(topology, None, Vec::new())), observers: Arc::new([]) }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_crash_loop_is_restarted_after_a_pause() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let slot = Arc::new(StageSlot::default());
+        let (tracker, halt) = (TaskTracker::new(), CancellationToken::new());
+        let started = Instant::now();
+        let starts = Arc::new(std::sync::Mutex::new(Vec::new()));
+        supervise(&tracker, StageId::Processor(0), slot.clone(), telemetry(), halt.clone(), {
+            let (runs, starts) = (runs.clone(), starts.clone());
+            move || {
+                let (runs, starts) = (runs.clone(), starts.clone());
+                async move {
+                    starts.lock().expect("lock").push(Instant::now());
+                    if runs.fetch_add(1, Ordering::SeqCst) < 6 {
+                        panic!("boom");
+                    }
+                }
+            }
+        });
+        tracker.close();
+        tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.expect("ends once a run returns");
+        assert_eq!(slot.restarts.load(Ordering::SeqCst), 6);
+        let starts = starts.lock().expect("lock").clone();
+        let gaps: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+        // The first MAX_QUICK_RESTARTS restarts are immediate; later ones wait RESTART_BACKOFF.
+        assert!(gaps[..MAX_QUICK_RESTARTS].iter().all(|g| *g < Duration::from_millis(1)), "{gaps:?}");
+        assert!(gaps[MAX_QUICK_RESTARTS..].iter().all(|g| *g >= RESTART_BACKOFF), "{gaps:?}");
+        assert!(started.elapsed() >= RESTART_BACKOFF * 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_halted_stage_is_not_restarted() {
+        let slot = Arc::new(StageSlot::default());
+        let (tracker, halt) = (TaskTracker::new(), CancellationToken::new());
+        supervise(&tracker, StageId::Processor(0), slot.clone(), telemetry(), halt.clone(), || {
+            std::future::pending::<()>()
+        });
+        tracker.close();
+        halt.cancel();
+        assert!(slot.kill(), "its task was running");
+        tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.expect("supervisor ends");
+        assert_eq!(slot.restarts.load(Ordering::SeqCst), 0);
+    }
 }

@@ -6,6 +6,7 @@ use super::producer::Producer;
 use super::{Acknowledger, Handler, Message, Pipeline, PipelineConfig, PipelineError, Status};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
@@ -47,12 +48,15 @@ impl<T: Send + 'static> TestFeed<T> {
 impl<T: Send + 'static> Producer for TestProducer<T> {
     type Data = T;
 
-    async fn produce(&mut self, demand: usize) -> Option<Vec<Message<T>>> {
+    fn poll_produce(&mut self, cx: &mut Context<'_>, demand: usize) -> Poll<Option<Vec<Message<T>>>> {
         while self.buffer.is_empty() {
-            self.buffer.extend(self.rx.recv().await?);
+            match std::task::ready!(self.rx.poll_recv(cx)) {
+                Some(chunk) => self.buffer.extend(chunk),
+                None => return Poll::Ready(None),
+            }
         }
         let take = demand.min(self.buffer.len());
-        Some(self.buffer.drain(..take).collect())
+        Poll::Ready(Some(self.buffer.drain(..take).collect()))
     }
 
     fn drain(&mut self) {

@@ -123,6 +123,15 @@ impl<T> Subscription<T> {
         Some(delivery)
     }
 
+    /// Polls for the next chunk (`Ready(None)` once the hub is closed and the buffer drained).
+    pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Delivery<T>>> {
+        let polled = self.rx.poll_recv(cx);
+        if let std::task::Poll::Ready(Some(delivery)) = &polled {
+            self.permits.add_permits(delivery.items.len());
+        }
+        polled
+    }
+
     /// The next chunk if one is waiting now.
     pub fn try_recv(&mut self) -> Option<Delivery<T>> {
         let delivery = self.rx.try_recv().ok()?;

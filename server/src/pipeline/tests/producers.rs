@@ -28,17 +28,21 @@ impl Counting {
 impl Producer for Counting {
     type Data = u64;
 
-    async fn produce(&mut self, demand: usize) -> Option<Vec<Message<u64>>> {
+    fn poll_produce(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+        demand: usize,
+    ) -> std::task::Poll<Option<Vec<Message<u64>>>> {
         let n = demand.min(self.chunk).min((self.limit - self.next) as usize);
         if n == 0 {
-            return None;
+            return std::task::Poll::Ready(None);
         }
         let now = std::time::Instant::now();
         let messages: Vec<_> = (self.next..self.next + n as u64).map(|d| Message::new(d, now)).collect();
         self.next += n as u64;
         self.calls.lock().expect("lock").push((demand, messages.len()));
         self.handed.fetch_add(n as u64, Ordering::SeqCst);
-        Some(messages)
+        std::task::Poll::Ready(Some(messages))
     }
 
     fn drain(&mut self) {

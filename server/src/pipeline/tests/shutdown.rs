@@ -71,12 +71,17 @@ impl Stubborn {
 impl Producer for Stubborn {
     type Data = u64;
 
-    async fn produce(&mut self, demand: usize) -> Option<Vec<Message<u64>>> {
+    fn poll_produce(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+        demand: usize,
+    ) -> std::task::Poll<Option<Vec<Message<u64>>>> {
+        // Never finishes: what it withholds is never handed out, even when drained.
         let n = demand.min(self.buffer.len().saturating_sub(self.withheld));
         if n == 0 {
-            std::future::pending::<()>().await;
+            return std::task::Poll::Pending;
         }
-        Some(self.buffer.drain(..n).collect())
+        std::task::Poll::Ready(Some(self.buffer.drain(..n).collect()))
     }
 
     fn abandon(&mut self) -> Vec<Message<u64>> {
