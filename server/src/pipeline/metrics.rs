@@ -28,13 +28,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn record(h: &Mutex<Histogram<u64>>, samples: &[LatencySample]) {
-    if samples.is_empty() {
-        return;
-    }
-    let mut h = lock(h);
+fn nanos(d: Duration) -> u64 {
+    d.as_nanos().min(u128::from(u64::MAX)) as u64
+}
+
+fn record(h: &mut Histogram<u64>, samples: &[LatencySample]) {
     for s in samples {
-        h.saturating_record_n(s.latency.as_nanos().min(u128::from(u64::MAX)) as u64, u64::from(s.count));
+        h.saturating_record_n(nanos(s.latency), u64::from(s.count));
     }
 }
 
@@ -53,11 +53,18 @@ struct StageCounters {
     /// Processors only: time spent filing into each batcher, and its distribution (the
     /// batchers' work, counted where it happens so no two cores write one counter).
     filing: Box<[(AtomicU64, Mutex<Histogram<u64>>)]>,
-    run: Mutex<Histogram<u64>>,
+    /// One lock for all three: an event records into them at once.
+    hists: Mutex<Hists>,
+}
+
+/// A stage's distributions since the last snapshot.
+struct Hists {
+    /// Time per chunk or batch.
+    run: Histogram<u64>,
     /// Publish→processed latency of the messages it handled (processors).
-    processed: Mutex<Histogram<u64>>,
+    processed: Histogram<u64>,
     /// Publish→ack latency of the messages it acknowledged.
-    acked: Mutex<Histogram<u64>>,
+    acked: Histogram<u64>,
 }
 
 impl StageCounters {
@@ -76,9 +83,7 @@ impl StageCounters {
             } else {
                 Box::default()
             },
-            run: Mutex::new(histogram()),
-            processed: Mutex::new(histogram()),
-            acked: Mutex::new(histogram()),
+            hists: Mutex::new(Hists { run: histogram(), processed: histogram(), acked: histogram() }),
         }
     }
 
@@ -86,10 +91,13 @@ impl StageCounters {
         c.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    fn ran(&self, d: Duration) {
-        let ns = d.as_nanos().min(u128::from(u64::MAX)) as u64;
+    /// Counts `d` as busy and records it as one run; returns the (held) histograms for more.
+    fn ran(&self, d: Duration) -> MutexGuard<'_, Hists> {
+        let ns = nanos(d);
         Self::add(&self.busy_ns, ns as usize);
-        lock(&self.run).saturating_record(ns.max(1));
+        let mut h = lock(&self.hists);
+        h.run.saturating_record(ns.max(1));
+        h
     }
 }
 
@@ -105,8 +113,7 @@ impl Windowed {
         Self { current: histogram(), previous: histogram(), total: histogram() }
     }
 
-    fn absorb(&mut self, from: &Mutex<Histogram<u64>>) {
-        let mut from = lock(from);
+    fn absorb(&mut self, from: &mut Histogram<u64>) {
         if from.is_empty() {
             return;
         }
@@ -232,8 +239,7 @@ impl Metrics {
                 let c = self.stage(StageId::Processor(processor));
                 C::add(&c.successful, successful);
                 C::add(&c.failed, failed);
-                c.ran(duration);
-                record(&c.processed, latency);
+                record(&mut c.ran(duration).processed, latency);
             }
             Event::BatcherStarted { batcher, processor, messages } => {
                 C::add(&self.stage(StageId::Processor(processor)).sent[batcher], messages);
@@ -256,9 +262,11 @@ impl Metrics {
                 let c = self.stage(StageId::BatchProcessor { batcher, index: processor });
                 C::add(&c.successful, successful);
                 C::add(&c.failed, failed);
-                c.ran(duration);
+                drop(c.ran(duration));
             }
-            Event::MessagesAcked { stage, latency, .. } => record(&self.stage(stage).acked, latency),
+            Event::MessagesAcked { stage, latency, .. } => {
+                record(&mut lock(&self.stage(stage).hists).acked, latency)
+            }
             Event::StageRestarted { stage, restarts, .. } => {
                 self.stage(stage).restarts.store(restarts, Ordering::Relaxed);
             }
@@ -312,9 +320,12 @@ impl Metrics {
             self.stages[1..=self.processors].iter().map(|p| p.received.load(Ordering::Relaxed)).sum();
         let processors = &self.stages[1..=self.processors];
         for (slot, c) in self.stages.iter().enumerate() {
-            w.runs[slot].absorb(&c.run);
-            w.processed.absorb(&c.processed);
-            w.acked.absorb(&c.acked);
+            {
+                let mut h = lock(&c.hists);
+                w.runs[slot].absorb(&mut h.run);
+                w.processed.absorb(&mut h.processed);
+                w.acked.absorb(&mut h.acked);
+            }
             let producer = c.role == StageRole::Producer;
             let (received, busy) = match c.role {
                 StageRole::Producer => (pulled, 0),
@@ -322,7 +333,7 @@ impl Metrics {
                 StageRole::Batcher => {
                     let b = slot - 1 - self.processors;
                     for p in processors {
-                        w.runs[slot].absorb(&p.filing[b].1);
+                        w.runs[slot].absorb(&mut lock(&p.filing[b].1));
                     }
                     (
                         processors.iter().map(|p| p.sent[b].load(Ordering::Relaxed)).sum(),
@@ -370,8 +381,9 @@ impl Metrics {
     pub(crate) fn latency_totals(&self) -> (Percentiles, Percentiles) {
         let mut w = lock(&self.window);
         for c in self.stages.iter() {
-            w.processed.absorb(&c.processed);
-            w.acked.absorb(&c.acked);
+            let mut h = lock(&c.hists);
+            w.processed.absorb(&mut h.processed);
+            w.acked.absorb(&mut h.acked);
         }
         (percentiles(&w.processed.total), percentiles(&w.acked.total))
     }

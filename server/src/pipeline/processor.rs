@@ -90,8 +90,8 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
         if take < s.held.messages.len() {
             s.waiting = s.held.messages.split_off(take);
         }
-        handle(&s.route, &mut s.held.messages, &*handler, &acker, &mut latency);
-        for (b, ready) in file(&s.route, &mut s.held.messages, &acker) {
+        let handled = handle(&s.route, &mut s.held.messages, &*handler, &acker, &mut latency);
+        for (b, ready) in file(&s.route, &mut s.held.messages, &acker, handled) {
             s.outbox.extend(ready.into_iter().map(|r| (b, r)));
         }
         s.held.messages.append(&mut s.waiting);
@@ -102,14 +102,15 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
     }
 }
 
-/// Runs the handler over the chunk, in place, and acknowledges what failed.
+/// Runs the handler over the chunk, in place, and acknowledges what failed; returns when it
+/// was done (the start of filing: one clock read fewer per chunk).
 fn handle<H: Handler>(
     route: &Route<H::Data>,
     messages: &mut Vec<Message<H::Data>>,
     handler: &H,
     acker: &Acker<H::Data>,
     latency: &mut Vec<LatencySample>,
-) {
+) -> Instant {
     let (index, me) = (route.index, StageId::Processor(route.index));
     let telemetry = acker.telemetry();
     let started = Instant::now();
@@ -154,6 +155,7 @@ fn handle<H: Handler>(
         let _ = isolate(|| handler.handle_failed(&mut bad));
         acker.ack(me, &mut [], &mut bad);
     }
+    now
 }
 
 /// Files the (successful) messages into their batchers, or acknowledges them when the
@@ -162,6 +164,7 @@ fn file<T: Send + 'static>(
     route: &Route<T>,
     messages: &mut Vec<Message<T>>,
     acker: &Arc<Acker<T>>,
+    mut started: Instant,
 ) -> Vec<(usize, Vec<batcher::Ready<T>>)> {
     let mut ready = Vec::new();
     let Some(first) = messages.first().map(|m| m.batcher) else { return ready };
@@ -172,7 +175,7 @@ fn file<T: Send + 'static>(
     }
     if messages.iter().all(|m| std::ptr::eq(m.batcher, first) || m.batcher == first) {
         if let Some(b) = route.batcher_of(first) {
-            ready.push((b, file_into(route, b, messages, acker)));
+            ready.push((b, file_into(route, b, messages, acker, &mut started)));
         }
         return ready;
     }
@@ -184,23 +187,26 @@ fn file<T: Send + 'static>(
     }
     for (b, mut group) in groups.into_iter().enumerate() {
         if !group.is_empty() {
-            ready.push((b, file_into(route, b, &mut group, acker)));
+            ready.push((b, file_into(route, b, &mut group, acker, &mut started)));
         }
     }
     ready
 }
 
+/// Files into batcher `b`; `started` is when filing began, and becomes when it ended.
 fn file_into<T: Send + 'static>(
     route: &Route<T>,
     b: usize,
     messages: &mut Vec<Message<T>>,
     acker: &Arc<Acker<T>>,
+    started: &mut Instant,
 ) -> Vec<batcher::Ready<T>> {
     let telemetry = acker.telemetry();
     let processor = route.index;
     telemetry.emit(&Event::BatcherStarted { batcher: b, processor, messages: messages.len() });
-    let started = Instant::now();
     let ready = route.batchers[b].file(messages, acker);
-    telemetry.emit(&Event::BatcherStopped { batcher: b, processor, duration: started.elapsed() });
+    let now = Instant::now();
+    telemetry.emit(&Event::BatcherStopped { batcher: b, processor, duration: now - *started });
+    *started = now;
     ready
 }

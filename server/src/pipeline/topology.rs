@@ -26,8 +26,9 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Batches a batch processor's inbox holds before its batcher waits.
-const BATCHES_QUEUED: usize = 2;
+/// Batches a batch processor's inbox holds before the stages filling it wait. Measured: with 2,
+/// processors kept stopping to wake the batch processor (3× the context switches, -20 %).
+pub(crate) const BATCHES_QUEUED: usize = 8;
 
 impl Pipeline {
     /// Starts a pipeline on the current tokio runtime: `producer` feeds it, `handler` does its

@@ -104,13 +104,15 @@ async fn a_slow_batch_handler_holds_back_the_processors_and_the_publisher() {
     let (task, published) = publisher(&pubsub, 1_000, 5);
     // In flight at most: 10 in the subscription; 5 (max_demand) per processor, held or in
     // full batches it waits to hand on; 4 in the batcher's partial batch and 4 more in a
-    // partial one its timeout flushed; 2 batches queued for the batch processor and 1 in
-    // handle_batch: 10 + 10 + 8 + 15 = 43.
-    let samples = hold_within(&pipeline, &task, &published, &acked.0, 10, 43).await;
+    // partial one its timeout flushed; BATCHES_QUEUED batches queued for the batch processor
+    // and 1 in handle_batch.
+    let bound = 10 + 10 + 8 + (crate::pipeline::topology::BATCHES_QUEUED as u64 + 1) * 5;
+    let samples = hold_within(&pipeline, &task, &published, &acked.0, 10, bound).await;
     assert!(samples > 10, "sampled only {samples} times");
     let took = task.await.expect("publisher");
-    // At least (1000 - 43) / 5 batches of 2 ms had to be handled before the last publish.
-    assert!(took >= Duration::from_millis(382), "the publisher was not held back: done in {took:?}");
+    // At least (1000 - bound) / 5 batches of 2 ms had to be handled before the last publish.
+    let least = Duration::from_millis((1_000 - bound) / 5 * 2);
+    assert!(took >= least, "the publisher was not held back: done in {took:?} < {least:?}");
 
     pubsub.close();
     tokio::time::timeout(WAIT, pipeline.finished()).await.expect("ends");

@@ -3,7 +3,6 @@
 //! and fails nothing); a panicking observer is isolated; a crash loop is slowed down.
 
 use super::*;
-use crate::pipeline::PipelineError;
 use crate::pipeline::testing::TestPipeline;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
