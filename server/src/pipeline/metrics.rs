@@ -24,6 +24,11 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 2).expect("constant bounds are valid")
 }
 
+/// A placeholder for histograms a role never records into.
+fn small() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 2, 1).expect("constant bounds are valid")
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -38,6 +43,16 @@ fn record(h: &mut Histogram<u64>, samples: &[LatencySample]) {
     }
 }
 
+/// What a stage sent to one downstream stage (processors: filed into one batcher, with the
+/// time that took: the batcher's work, counted where it happens so no two cores write one
+/// counter). Padded to its own cache lines: neighbours are written by other cores.
+#[repr(align(128))]
+struct Downstream {
+    sent: AtomicU64,
+    filing_ns: AtomicU64,
+    filing_run: Mutex<Histogram<u64>>,
+}
+
 /// One stage's counters; written by that stage only.
 #[repr(align(128))]
 struct StageCounters {
@@ -49,10 +64,7 @@ struct StageCounters {
     busy_ns: AtomicU64,
     restarts: AtomicU64,
     /// Messages handed to each downstream stage (processors: filed into each batcher).
-    sent: Box<[AtomicU64]>,
-    /// Processors only: time spent filing into each batcher, and its distribution (the
-    /// batchers' work, counted where it happens so no two cores write one counter).
-    filing: Box<[(AtomicU64, Mutex<Histogram<u64>>)]>,
+    down: Box<[Downstream]>,
     /// One lock for all three: an event records into them at once.
     hists: Mutex<Hists>,
 }
@@ -77,12 +89,13 @@ impl StageCounters {
             failed: AtomicU64::new(0),
             busy_ns: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
-            sent: (0..downstream).map(|_| AtomicU64::new(0)).collect(),
-            filing: if role == StageRole::Processor {
-                (0..downstream).map(|_| (AtomicU64::new(0), Mutex::new(histogram()))).collect()
-            } else {
-                Box::default()
-            },
+            down: (0..downstream)
+                .map(|_| Downstream {
+                    sent: AtomicU64::new(0),
+                    filing_ns: AtomicU64::new(0),
+                    filing_run: Mutex::new(if role == StageRole::Processor { histogram() } else { small() }),
+                })
+                .collect(),
             hists: Mutex::new(Hists { run: histogram(), processed: histogram(), acked: histogram() }),
         }
     }
@@ -242,10 +255,11 @@ impl Metrics {
                 record(&mut c.ran(duration).processed, latency);
             }
             Event::BatcherStarted { batcher, processor, messages } => {
-                C::add(&self.stage(StageId::Processor(processor)).sent[batcher], messages);
+                C::add(&self.stage(StageId::Processor(processor)).down[batcher].sent, messages);
             }
             Event::BatcherStopped { batcher, processor, duration } => {
-                let (busy, run) = &self.stage(StageId::Processor(processor)).filing[batcher];
+                let d = &self.stage(StageId::Processor(processor)).down[batcher];
+                let (busy, run) = (&d.filing_ns, &d.filing_run);
                 let ns = duration.as_nanos().min(u128::from(u64::MAX)) as u64;
                 busy.fetch_add(ns, Ordering::Relaxed);
                 lock(run).saturating_record(ns.max(1));
@@ -253,7 +267,7 @@ impl Metrics {
             Event::BatchFlushed { batcher, processor, size, .. } => {
                 let c = self.stage(StageId::Batcher(batcher));
                 C::add(&c.successful, size);
-                C::add(&c.sent[processor], size);
+                C::add(&c.down[processor].sent, size);
             }
             Event::BatchStarted { batcher, processor, size, .. } => {
                 C::add(&self.stage(StageId::BatchProcessor { batcher, index: processor }).received, size);
@@ -292,14 +306,14 @@ impl Metrics {
             StageRole::Batcher => {
                 let b = slot - 1 - self.processors;
                 let sent: u64 =
-                    self.stages[1..=self.processors].iter().map(|p| p.sent[b].load(Ordering::Relaxed)).sum();
+                    self.stages[1..=self.processors].iter().map(|p| p.down[b].sent.load(Ordering::Relaxed)).sum();
                 sent.saturating_sub(c.successful.load(Ordering::Relaxed))
             }
             StageRole::BatchProcessor => {
                 let b = self.batch_processor_base.iter().rposition(|base| *base <= slot).unwrap_or(0);
                 let j = slot - self.batch_processor_base[b];
                 let batcher = &self.stages[1 + self.processors + b];
-                batcher.sent[j].load(Ordering::Relaxed).saturating_sub(c.received.load(Ordering::Relaxed))
+                batcher.down[j].sent.load(Ordering::Relaxed).saturating_sub(c.received.load(Ordering::Relaxed))
             }
         }
     }
@@ -333,11 +347,11 @@ impl Metrics {
                 StageRole::Batcher => {
                     let b = slot - 1 - self.processors;
                     for p in processors {
-                        w.runs[slot].absorb(&mut lock(&p.filing[b].1));
+                        w.runs[slot].absorb(&mut lock(&p.down[b].filing_run));
                     }
                     (
-                        processors.iter().map(|p| p.sent[b].load(Ordering::Relaxed)).sum(),
-                        processors.iter().map(|p| p.filing[b].0.load(Ordering::Relaxed)).sum(),
+                        processors.iter().map(|p| p.down[b].sent.load(Ordering::Relaxed)).sum(),
+                        processors.iter().map(|p| p.down[b].filing_ns.load(Ordering::Relaxed)).sum(),
                     )
                 }
                 _ => (c.received.load(Ordering::Relaxed), c.busy_ns.load(Ordering::Relaxed)),
