@@ -305,15 +305,20 @@ impl Metrics {
                 .saturating_sub(c.successful.load(Ordering::Relaxed) + c.failed.load(Ordering::Relaxed)),
             StageRole::Batcher => {
                 let b = slot - 1 - self.processors;
-                let sent: u64 =
-                    self.stages[1..=self.processors].iter().map(|p| p.down[b].sent.load(Ordering::Relaxed)).sum();
+                let sent: u64 = self.stages[1..=self.processors]
+                    .iter()
+                    .map(|p| p.down[b].sent.load(Ordering::Relaxed))
+                    .sum();
                 sent.saturating_sub(c.successful.load(Ordering::Relaxed))
             }
             StageRole::BatchProcessor => {
                 let b = self.batch_processor_base.iter().rposition(|base| *base <= slot).unwrap_or(0);
                 let j = slot - self.batch_processor_base[b];
                 let batcher = &self.stages[1 + self.processors + b];
-                batcher.down[j].sent.load(Ordering::Relaxed).saturating_sub(c.received.load(Ordering::Relaxed))
+                batcher.down[j]
+                    .sent
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(c.received.load(Ordering::Relaxed))
             }
         }
     }
