@@ -53,7 +53,7 @@ struct Downstream {
     filing_run: Mutex<Histogram<u64>>,
 }
 
-/// One stage's counters; written by that stage only.
+/// One stage's counters; written by that stage only (a batcher's also by the processors).
 #[repr(align(128))]
 struct StageCounters {
     name: String,
@@ -100,14 +100,21 @@ impl StageCounters {
         }
     }
 
+    /// Adds to a counter several tasks write (a batcher's: processors and its own task).
     fn add(c: &AtomicU64, n: usize) {
         c.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Adds to a counter only one task writes (the stage's own; a restarted task starts only
+    /// after the dead one is gone): a plain load and store, no locked read-modify-write.
+    fn own(c: &AtomicU64, n: usize) {
+        c.store(c.load(Ordering::Relaxed) + n as u64, Ordering::Relaxed);
     }
 
     /// Counts `d` as busy and records it as one run; returns the (held) histograms for more.
     fn ran(&self, d: Duration) -> MutexGuard<'_, Hists> {
         let ns = nanos(d);
-        Self::add(&self.busy_ns, ns as usize);
+        Self::own(&self.busy_ns, ns as usize);
         let mut h = lock(&self.hists);
         h.run.saturating_record(ns.max(1));
         h
@@ -246,22 +253,22 @@ impl Metrics {
         match *event {
             // The producer's own counts are the sum of what processors pulled.
             Event::ProducerDispatched { processor, messages } => {
-                C::add(&self.stage(StageId::Processor(processor)).received, messages);
+                C::own(&self.stage(StageId::Processor(processor)).received, messages);
             }
             Event::ProcessorStopped { processor, duration, successful, failed, latency } => {
                 let c = self.stage(StageId::Processor(processor));
-                C::add(&c.successful, successful);
-                C::add(&c.failed, failed);
+                C::own(&c.successful, successful);
+                C::own(&c.failed, failed);
                 record(&mut c.ran(duration).processed, latency);
             }
             Event::BatcherStarted { batcher, processor, messages } => {
-                C::add(&self.stage(StageId::Processor(processor)).down[batcher].sent, messages);
+                C::own(&self.stage(StageId::Processor(processor)).down[batcher].sent, messages);
             }
             Event::BatcherStopped { batcher, processor, duration } => {
                 let d = &self.stage(StageId::Processor(processor)).down[batcher];
                 let (busy, run) = (&d.filing_ns, &d.filing_run);
-                let ns = duration.as_nanos().min(u128::from(u64::MAX)) as u64;
-                busy.fetch_add(ns, Ordering::Relaxed);
+                let ns = nanos(duration);
+                C::own(busy, ns as usize);
                 lock(run).saturating_record(ns.max(1));
             }
             Event::BatchFlushed { batcher, processor, size, .. } => {
@@ -270,12 +277,12 @@ impl Metrics {
                 C::add(&c.down[processor].sent, size);
             }
             Event::BatchStarted { batcher, processor, size, .. } => {
-                C::add(&self.stage(StageId::BatchProcessor { batcher, index: processor }).received, size);
+                C::own(&self.stage(StageId::BatchProcessor { batcher, index: processor }).received, size);
             }
             Event::BatchStopped { batcher, processor, duration, successful, failed } => {
                 let c = self.stage(StageId::BatchProcessor { batcher, index: processor });
-                C::add(&c.successful, successful);
-                C::add(&c.failed, failed);
+                C::own(&c.successful, successful);
+                C::own(&c.failed, failed);
                 drop(c.ran(duration));
             }
             Event::MessagesAcked { stage, latency, .. } => {
