@@ -23,6 +23,20 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 const MESSAGES: u64 = 2_000_000;
+
+/// The pipeline's own runtime, as the server gives it (`PULSE_PIPELINE_THREADS`, default 1
+/// worker; `BENCH_WORKERS` here). Publishers and the bench itself run on another runtime.
+static PIPELINE_RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+
+/// Starts a pipeline on [`PIPELINE_RT`].
+fn start_pipeline<P, H>(config: PipelineConfig, producer: P, handler: Arc<H>, acker: Arc<Counter>) -> Pipeline
+where
+    P: pulse_server::pipeline::Producer<Data = Reading>,
+    H: Handler<Data = Reading>,
+{
+    let _in = PIPELINE_RT.get().expect("runtime built in main").enter();
+    Pipeline::start(config, producer, handler, acker).expect("valid config")
+}
 const RUNS: usize = 5;
 
 /// A small reading, as the demo's.
@@ -151,8 +165,7 @@ async fn pipeline_only(max_demand: usize, min_demand: usize) -> Run {
     let mut seq = 0u64;
     let producer = GenerateProducer::new("generator", MESSAGES, move || reading(&mut seq));
     let start = Instant::now();
-    let pipeline = Pipeline::start(config(max_demand, min_demand), producer, handler, counter.clone())
-        .expect("valid config");
+    let pipeline = start_pipeline(config(max_demand, min_demand), producer, handler, counter.clone());
     pipeline.finished().await;
     let end = *counter.done.get().expect("all acked");
     check(&counter, MESSAGES);
@@ -165,8 +178,7 @@ async fn pubsub_fed(max_demand: usize, chunk: usize) -> Run {
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let pubsub = PubSub::new();
     let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536));
-    let pipeline =
-        Pipeline::start(config(max_demand, 0), producer, handler, counter.clone()).expect("valid config");
+    let pipeline = start_pipeline(config(max_demand, 0), producer, handler, counter.clone());
     let start = Instant::now();
     let publisher = tokio::spawn({
         let pubsub = pubsub.clone();
@@ -202,7 +214,7 @@ async fn under_kills() -> Kills {
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let mut seq = 0u64;
     let producer = GenerateProducer::new("generator", MESSAGES, move || reading(&mut seq));
-    let pipeline = Pipeline::start(config(10, 0), producer, handler, counter.clone()).expect("valid config");
+    let pipeline = start_pipeline(config(10, 0), producer, handler, counter.clone());
     let killer = tokio::spawn({
         let pipeline = pipeline.clone();
         async move {
@@ -250,7 +262,7 @@ async fn steady_latency(seconds: u64) -> Latency {
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let pubsub = PubSub::new();
     let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536));
-    let pipeline = Pipeline::start(config(10, 0), producer, handler, counter.clone()).expect("valid config");
+    let pipeline = start_pipeline(config(10, 0), producer, handler, counter.clone());
     let runtime = tokio::runtime::Handle::current();
     let publisher = std::thread::spawn({
         let pubsub = pubsub.clone();
@@ -329,12 +341,17 @@ fn main() {
     // A plain argument keeps only the rows whose name contains it (e.g. `only`, `pub/sub`).
     let filter = args.iter().find(|a| !a.starts_with("--")).cloned();
     let runs = if quick { 1 } else { RUNS };
-    let workers = std::env::var("BENCH_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let workers = std::env::var("BENCH_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let pipeline_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
-        .enable_all()
+        .thread_name("pulse-pipeline")
+        .enable_time()
         .build()
-        .expect("runtime");
+        .expect("pipeline runtime");
+    let _ = PIPELINE_RT.set(pipeline_rt);
+    // Publishers, killers and the measuring code: the "edge", as HTTP is in the server.
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     // `--probe N`: run row N once in this fresh process and print its peak RSS (a process that
     // ran other rows before keeps their heap, so each row's memory is measured alone).
     if let Some(i) =
@@ -355,7 +372,7 @@ fn main() {
         }
     }
     println!(
-        "\n## Throughput: {MESSAGES} messages, medians of {runs} runs (2 processors, batches of 100 / 50 ms)\n"
+        "\n## Throughput: {MESSAGES} messages, medians of {runs} runs (2 processors on the pipeline's own {workers}-worker runtime, as the server runs them; batches of 100 / 50 ms)\n"
     );
     println!("| shape | msg/s | vs Broadway | peak RSS (process, run alone) |");
     println!("|---|---|---|---|");

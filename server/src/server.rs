@@ -6,7 +6,7 @@ use crate::ingest::Ingest;
 use crate::pipeline::{Pipeline, PubSubProducer};
 use crate::pubsub::{PubSub, SubscribeConfig};
 use crate::readings::ReadingsHandler;
-use crate::shutdown::Drain;
+use crate::shutdown::{Drain, OwnedRuntime};
 use crate::state::AppState;
 use crate::telemetry::{Aggregates, Ledger, Reporter, Stats};
 use crate::{api, ws};
@@ -45,12 +45,23 @@ pub async fn run(
     );
     let mut pipeline_config = config.pipeline.clone();
     pipeline_config.observers.push(ledger.clone());
-    let pipeline = Pipeline::start(
-        pipeline_config,
-        producer,
-        Arc::new(ReadingsHandler::new(aggregates.clone())),
-        ledger.clone(),
-    )?;
+    // The data plane gets its own runtime; HTTP and WebSockets stay on this one.
+    let pipeline_runtime = OwnedRuntime::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.pipeline_threads)
+            .thread_name("pulse-pipeline")
+            .enable_time()
+            .build()?,
+    );
+    let pipeline = {
+        let _on = pipeline_runtime.handle().map(tokio::runtime::Handle::enter);
+        Pipeline::start(
+            pipeline_config,
+            producer,
+            Arc::new(ReadingsHandler::new(aggregates.clone())),
+            ledger.clone(),
+        )?
+    };
     let stats = Stats::new(ledger.clone(), aggregates, pipeline.clone());
     let background = TaskTracker::new();
     let reporter_stop = CancellationToken::new();
@@ -74,6 +85,7 @@ pub async fn run(
         http,
         pubsub,
         pipeline,
+        pipeline_runtime,
         drain_timeout: config.drain_timeout,
         reporter_stop,
         background,

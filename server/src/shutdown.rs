@@ -7,7 +7,8 @@
 //! 3. The pipeline drains in its own order (`pipeline::terminator`): the producer hands out
 //!    what its subscription buffered, processors finish, batchers flush their partial
 //!    batches, every message is acknowledged. Bounded by `drain_timeout`; past it, what is left
-//!    is failed as "shutdown timeout", so the ledger still balances.
+//!    is failed as "shutdown timeout", so the ledger still balances. Then the pipeline's own
+//!    runtime is shut down.
 //! 4. The reporter publishes a final snapshot and stops; the final ledger is logged.
 
 use crate::pipeline::Pipeline;
@@ -18,11 +19,35 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// A runtime owned by async code: dropping a tokio runtime inside another one panics, so this
+/// shuts it down in the background when dropped (on the drain's path, or on an early error).
+pub(crate) struct OwnedRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnedRuntime {
+    pub(crate) fn new(runtime: tokio::runtime::Runtime) -> Self {
+        Self(Some(runtime))
+    }
+
+    pub(crate) fn handle(&self) -> Option<&tokio::runtime::Handle> {
+        self.0.as_ref().map(tokio::runtime::Runtime::handle)
+    }
+}
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// The parts the drain touches, in the order it touches them.
 pub(crate) struct Drain {
     pub http: tokio::task::JoinHandle<std::io::Result<()>>,
     pub pubsub: PubSub<SensorReading>,
     pub pipeline: Pipeline,
+    /// The pipeline's own runtime: shut down once the pipeline has drained.
+    pub pipeline_runtime: OwnedRuntime,
     pub drain_timeout: Duration,
     pub reporter_stop: CancellationToken,
     pub background: TaskTracker,
@@ -48,6 +73,8 @@ impl Drain {
             Ok(()) => tracing::info!("pipeline drained"),
             Err(e) => tracing::warn!("{e}"),
         }
+        // Every stage has ended; the runtime only holds idle workers now.
+        drop(self.pipeline_runtime);
         self.reporter_stop.cancel();
         self.background.close();
         self.background.wait().await;

@@ -96,8 +96,11 @@ impl<P: Producer> ProducerStage<P> {
             // Read before polling: if the drain begins after this, the token wakes us below.
             let draining = self.draining.load(Ordering::Acquire);
             if let Poll::Ready(pulled) = self.poll(demand) {
-                if pulled.is_some() && self.signal.sleepers.load(Ordering::Relaxed) > 0 {
-                    self.signal.notify.notify_one(); // there may be more: pass it on
+                // A full chunk suggests more is waiting: pass the wake-up on to a sleeper.
+                // (A partial one means the source is empty: waking another is wasted work.)
+                let full = pulled.as_ref().is_some_and(|p| p.len() >= demand);
+                if full && self.signal.sleepers.load(Ordering::Relaxed) > 0 {
+                    self.signal.notify.notify_one();
                 }
                 return pulled;
             }
