@@ -127,9 +127,13 @@ impl<T: Send + 'static> Batcher<T> {
         self.lock().keys.clone()
     }
 
-    /// Files `messages` (all routed to this batcher); returns the batches that filled up.
-    pub(crate) fn file(&self, messages: &mut Vec<Message<T>>, acker: &Arc<Acker<T>>) -> Vec<Ready<T>> {
-        let mut ready = Vec::new();
+    /// Files `messages` (all routed to this batcher); the batches that filled up go to `out`.
+    pub(crate) fn file(
+        &self,
+        messages: &mut Vec<Message<T>>,
+        acker: &Arc<Acker<T>>,
+        out: &mut Vec<(usize, Ready<T>)>,
+    ) {
         let mut f = self.lock();
         while let Some(key) = messages.first().map(|m| m.batch_key.clone()) {
             let first_deadline = f.deadlines.is_empty();
@@ -153,10 +157,9 @@ impl<T: Send + 'static> Batcher<T> {
             let run = messages.iter().take(room).take_while(|m| m.same_key(&key)).count();
             pending.batch.messages.extend(messages.drain(..run));
             if pending.batch.messages.len() >= self.batch_size {
-                ready.extend(take(f, &key, BatchTrigger::Size));
+                out.extend(take(f, &key, BatchTrigger::Size).map(|r| (self.index, r)));
             }
         }
-        ready
     }
 
     /// Called by a processor that has finished for good; the last one lets the batcher flush.

@@ -91,9 +91,7 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
             s.waiting = s.held.messages.split_off(take);
         }
         let handled = handle(&s.route, &mut s.held.messages, &*handler, &acker, &mut latency);
-        for (b, ready) in file(&s.route, &mut s.held.messages, &acker, handled) {
-            s.outbox.extend(ready.into_iter().map(|r| (b, r)));
-        }
+        file(&s.route, &mut s.held.messages, &acker, handled, &mut s.outbox);
         s.held.messages.append(&mut s.waiting);
         batcher::send(&mut s.outbox, &acker).await;
     }
@@ -159,25 +157,25 @@ fn handle<H: Handler>(
 }
 
 /// Files the (successful) messages into their batchers, or acknowledges them when the
-/// pipeline has none; returns the batches that filled up, per batcher, to be sent on.
+/// pipeline has none; the batches that filled up go to `outbox`, to be sent on.
 fn file<T: Send + 'static>(
     route: &Route<T>,
     messages: &mut Vec<Message<T>>,
     acker: &Arc<Acker<T>>,
     mut started: Instant,
-) -> Vec<(usize, Vec<batcher::Ready<T>>)> {
-    let mut ready = Vec::new();
-    let Some(first) = messages.first().map(|m| m.batcher) else { return ready };
+    outbox: &mut Vec<(usize, batcher::Ready<T>)>,
+) {
+    let Some(first) = messages.first().map(|m| m.batcher) else { return };
     if route.names.is_empty() {
         acker.ack(StageId::Processor(route.index), messages, &mut []);
         messages.clear();
-        return ready;
+        return;
     }
     if messages.iter().all(|m| std::ptr::eq(m.batcher, first) || m.batcher == first) {
         if let Some(b) = route.batcher_of(first) {
-            ready.push((b, file_into(route, b, messages, acker, &mut started)));
+            file_into(route, b, messages, acker, &mut started, outbox);
         }
-        return ready;
+        return;
     }
     let mut groups: Vec<Vec<Message<T>>> = (0..route.names.len()).map(|_| Vec::new()).collect();
     for m in messages.drain(..) {
@@ -187,10 +185,9 @@ fn file<T: Send + 'static>(
     }
     for (b, mut group) in groups.into_iter().enumerate() {
         if !group.is_empty() {
-            ready.push((b, file_into(route, b, &mut group, acker, &mut started)));
+            file_into(route, b, &mut group, acker, &mut started, outbox);
         }
     }
-    ready
 }
 
 /// Files into batcher `b`; `started` is when filing began, and becomes when it ended.
@@ -200,13 +197,13 @@ fn file_into<T: Send + 'static>(
     messages: &mut Vec<Message<T>>,
     acker: &Arc<Acker<T>>,
     started: &mut Instant,
-) -> Vec<batcher::Ready<T>> {
+    outbox: &mut Vec<(usize, batcher::Ready<T>)>,
+) {
     let telemetry = acker.telemetry();
     let processor = route.index;
     telemetry.emit(&Event::BatcherStarted { batcher: b, processor, messages: messages.len() });
-    let ready = route.batchers[b].file(messages, acker);
+    route.batchers[b].file(messages, acker, outbox);
     let now = Instant::now();
     telemetry.emit(&Event::BatcherStopped { batcher: b, processor, duration: now - *started });
     *started = now;
-    ready
 }
