@@ -7,7 +7,8 @@
 //! [`WINDOW`]: percentiles cover the last 5 to 10 seconds, and all-time totals are kept too.
 
 use super::producer::Gauge;
-use super::telemetry::{Event, LatencySample, StageId};
+use super::telemetry::{Event, StageId};
+use super::window::{Windowed, histogram, nanos, percentiles, record, small};
 use app::model::{Percentiles, PipelineStats, StageRole, StageStats, Topology};
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,28 +20,8 @@ pub const WINDOW: Duration = Duration::from_secs(5);
 /// Stage rates and busy ratios look this far back.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
 
-fn histogram() -> Histogram<u64> {
-    // Nanoseconds from 1 ns to 60 s at 2 significant digits: ~28 KB each.
-    Histogram::new_with_bounds(1, 60_000_000_000, 2).expect("constant bounds are valid")
-}
-
-/// A placeholder for histograms a role never records into.
-fn small() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 2, 1).expect("constant bounds are valid")
-}
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn nanos(d: Duration) -> u64 {
-    d.as_nanos().min(u128::from(u64::MAX)) as u64
-}
-
-fn record(h: &mut Histogram<u64>, samples: &[LatencySample]) {
-    for s in samples {
-        h.saturating_record_n(nanos(s.latency), u64::from(s.count));
-    }
 }
 
 /// What a stage sent to one downstream stage (processors: filed into one batcher, with the
@@ -118,55 +99,6 @@ impl StageCounters {
         let mut h = lock(&self.hists);
         h.run.saturating_record(ns.max(1));
         h
-    }
-}
-
-/// A histogram folded into the current window, the previous one and the all-time total.
-struct Windowed {
-    current: Histogram<u64>,
-    previous: Histogram<u64>,
-    total: Histogram<u64>,
-}
-
-impl Windowed {
-    fn new() -> Self {
-        Self { current: histogram(), previous: histogram(), total: histogram() }
-    }
-
-    fn absorb(&mut self, from: &mut Histogram<u64>) {
-        if from.is_empty() {
-            return;
-        }
-        // Same bounds everywhere: adding cannot fail.
-        let _ = self.current.add(&*from);
-        let _ = self.total.add(&*from);
-        from.reset();
-    }
-
-    fn rotate(&mut self) {
-        std::mem::swap(&mut self.previous, &mut self.current);
-        self.current.reset();
-    }
-
-    fn recent(&self) -> Histogram<u64> {
-        let mut h = self.previous.clone();
-        let _ = h.add(&self.current);
-        h
-    }
-}
-
-/// Percentiles of a nanosecond histogram, in microseconds.
-pub(crate) fn percentiles(h: &Histogram<u64>) -> Percentiles {
-    if h.is_empty() {
-        return Percentiles::default();
-    }
-    let us = |v: u64| v as f64 / 1_000.0;
-    Percentiles {
-        count: h.len(),
-        p50_us: us(h.value_at_quantile(0.50)),
-        p90_us: us(h.value_at_quantile(0.90)),
-        p99_us: us(h.value_at_quantile(0.99)),
-        max_us: us(h.max()),
     }
 }
 

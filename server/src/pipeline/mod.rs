@@ -55,6 +55,7 @@ pub mod telemetry;
 mod terminator;
 pub mod testing;
 mod topology;
+mod window;
 
 pub use ack::Acknowledger;
 pub use config::{BatcherConfig, PipelineConfig, PipelineError, ProcessorConfig};
