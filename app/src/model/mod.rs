@@ -2,11 +2,13 @@
 //! stream carries. Both sides compile this module, so a field renamed here is renamed everywhere.
 
 mod pipeline;
+mod pubsub;
 mod reading;
 mod stats;
 
 pub use pipeline::{
     BatcherNode, Percentiles, PipelineStats, ProcessorsNode, StageRole, StageStats, Topology,
 };
+pub use pubsub::{OverflowPolicy, PubSubStats, SubscriberStats, TopicStats};
 pub use reading::{Kind, ReadingError, SensorReading};
 pub use stats::{KindAggregate, ReasonCount, StatsSnapshot};

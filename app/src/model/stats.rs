@@ -1,6 +1,6 @@
 //! The stats snapshot: what `GET /api/stats` returns and what the WebSocket streams.
 
-use super::{Kind, PipelineStats};
+use super::{Kind, PipelineStats, PubSubStats};
 use serde::{Deserialize, Serialize};
 
 /// One consistent view of the pipeline's ledger and rates.
@@ -37,6 +37,8 @@ pub struct StatsSnapshot {
     pub drop_reasons: Vec<ReasonCount>,
     /// The engine: topology, per-stage statistics, latency.
     pub pipeline: PipelineStats,
+    /// The pub/sub: topics, subscribers, buffer fill and losses.
+    pub pubsub: PubSubStats,
 }
 
 /// Running aggregate of one kind's processed readings.
