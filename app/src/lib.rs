@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
             <main class="page" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=|| view! { <p>"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::HomePage/>
+                    <Route path=StaticSegment("dashboard") view=pages::DashboardPage/>
                 </Routes>
             </main>
         </Router>

@@ -10,12 +10,14 @@
 //!   `backend`: what server functions can do.
 //! - [`server`]: wiring and [`run`]; `shutdown`: the drain order; [`config`]: settings.
 //! - [`demo`]: generated sensor traffic.
+//! - [`observe`]: the dashboard's history, system figures, `/metrics`, the log tail, logging.
 
 pub mod api;
 mod backend;
 pub mod config;
 pub mod demo;
 pub mod ingest;
+pub mod observe;
 pub mod pipeline;
 pub mod pubsub;
 pub mod readings;

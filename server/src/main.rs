@@ -3,13 +3,10 @@
 use anyhow::Context;
 use pulse_server::ServerConfig;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    pulse_server::observe::logging::init()?;
     let config = ServerConfig::from_env()?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

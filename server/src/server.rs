@@ -3,6 +3,7 @@
 
 use crate::config::ServerConfig;
 use crate::ingest::Ingest;
+use crate::observe::{self, Observe};
 use crate::pipeline::{Pipeline, PubSubProducer};
 use crate::pubsub::{PubSub, SubscribeConfig};
 use crate::readings::ReadingsHandler;
@@ -10,7 +11,7 @@ use crate::shutdown::{Drain, OwnedRuntime};
 use crate::state::AppState;
 use crate::telemetry::{Aggregates, Ledger, Reporter, Stats};
 use crate::{api, ws};
-use app::api::SharedBackend;
+use app::api::{SharedBackend, SharedDashboardSource};
 use app::model::StatsSnapshot;
 use app::{App, shell};
 use axum::Router;
@@ -66,12 +67,20 @@ pub async fn run(
     let background = TaskTracker::new();
     let reporter_stop = CancellationToken::new();
     let reporter = Reporter::start(stats.clone(), reporter_stop.clone(), &background);
+    let subscribers = {
+        let (pubsub, topic) = (pubsub.clone(), config.topic.clone());
+        Arc::new(move || pubsub.subscriber_count(&topic))
+    };
+    let observe =
+        Observe::new(observe::snapshot_with_topic(stats.clone(), subscribers, config.topic.clone()));
+    observe.start_sampler(reporter_stop.clone(), &background);
     let state = AppState {
         leptos: config.leptos_options(),
         ingest: Ingest::new(pubsub.clone(), ledger, &config.topic),
         stats: stats.clone(),
         reporter,
         shutdown: shutdown.clone(),
+        observe,
     };
     let router = routes(state);
     tracing::info!("listening on http://{}", listener.local_addr()?);
@@ -98,19 +107,25 @@ pub async fn run(
 pub fn routes(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
     let leptos_options = state.leptos.clone();
+    let dashboard: SharedDashboardSource = Arc::new(state.observe.clone());
     Router::new()
         .route("/api/events", post(api::post_events).layer(DefaultBodyLimit::max(api::MAX_BODY)))
         .route("/api/stats", get(api::get_stats))
         .route("/api/{*rest}", any(api::not_found))
         .route("/healthz", get(api::healthz))
         .route("/ws", get(ws::upgrade))
+        .route("/metrics", get(observe::metrics_endpoint))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
-            move || provide_context(backend.clone()),
+            move || {
+                provide_context(backend.clone());
+                provide_context(dashboard.clone());
+            },
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.observe.http(), observe::http::track))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

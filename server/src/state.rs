@@ -1,6 +1,7 @@
 //! Shared state handed to every axum handler and, as context, to Leptos.
 
 use crate::ingest::Ingest;
+use crate::observe::Observe;
 use crate::telemetry::{Reporter, Stats};
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub reporter: Reporter,
     /// Cancelled when the server starts shutting down: long-lived handlers (WebSockets) end.
     pub shutdown: CancellationToken,
+    /// The dashboard's history, HTTP / WebSocket metrics and the `/metrics` exporter.
+    pub observe: Observe,
 }
 
 impl FromRef<AppState> for LeptosOptions {

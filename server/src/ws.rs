@@ -19,9 +19,11 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 
 async fn stream(socket: WebSocket, state: AppState) {
     let mut snapshots = state.reporter.subscribe();
+    let _open = state.observe.sockets().opened();
     let (mut tx, mut rx) = socket.split();
     loop {
         let current = snapshots.borrow_and_update().clone();
+        state.observe.sockets().sent(current.len());
         if tx.send(Message::Text(current.as_ref().into())).await.is_err() {
             return;
         }

@@ -4,9 +4,13 @@
 //! reach the running pipeline through [`Backend`], a trait object the server provides as context
 //! both when rendering pages and when answering server-function calls.
 
+mod dashboard;
 mod publish;
 mod stats;
 
+#[cfg(feature = "ssr")]
+pub use dashboard::{DashboardSource, SharedDashboardSource};
+pub use dashboard::{PollDashboard, poll_dashboard};
 pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
 pub use stats::{GetStats, get_stats};
 

@@ -1,11 +1,17 @@
 //! Wire types shared by the server and the browser: what is published, and what the live
 //! stream carries. Both sides compile this module, so a field renamed here is renamed everywhere.
 
+pub mod catalogue;
+mod dashboard;
 mod pipeline;
 mod pubsub;
 mod reading;
 mod stats;
 
+pub use dashboard::{
+    DashboardInputError, DashboardUpdate, HISTORY_ROWS, LOG_BATCH, LOG_LINES, LogLevel, LogLine,
+    REFRESH_CHOICES, Row, SystemInfo, parse_refresh,
+};
 pub use pipeline::{
     BatcherNode, Percentiles, PipelineStats, ProcessorsNode, StageRole, StageStats, Topology,
 };

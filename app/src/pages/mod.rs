@@ -1,5 +1,7 @@
 //! Routed pages.
 
+mod dashboard;
 mod home;
 
+pub use dashboard::DashboardPage;
 pub use home::HomePage;

@@ -1,0 +1,126 @@
+//! `/dashboard`: LiveDashboard's tabs (home, OS, metrics) and broadway_dashboard's pipeline
+//! graph, plus pub/sub and a log tail, with history kept on the server so a reload or a second
+//! visitor sees the past at once.
+//!
+//! The first paint is rendered on the server from one `poll_dashboard(0, …)` call (every kept
+//! row); once hydrated, [`poller`] asks for what is new once per refresh interval. Tabs are
+//! links (`?tab=metrics`): switching does not reload, the poller and history stay.
+
+mod chart;
+mod home;
+mod logs;
+mod metrics;
+mod os;
+mod pipeline;
+mod poller;
+mod pubsub;
+mod state;
+
+use crate::api::poll_dashboard;
+use crate::model::{DashboardUpdate, LogLevel, parse_refresh};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use state::DashState;
+
+/// The tabs: query value and accessible name.
+const TABS: [(&str, &str); 6] = [
+    ("home", "Home"),
+    ("os", "OS"),
+    ("metrics", "Metrics"),
+    ("pipeline", "Pipeline"),
+    ("pubsub", "Pub/sub"),
+    ("logs", "Logs"),
+];
+
+/// The dashboard page.
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let query = use_query_map();
+    let tab = Memo::new(move |_| query.with(|q| q.get("tab")).unwrap_or_else(|| "home".into()));
+    // Inputs from the address bar are validated; a bad one is shown, the default used.
+    let (refresh, refresh_error) = match query.with_untracked(|q| q.get("refresh")) {
+        None => (1, None),
+        Some(s) => match parse_refresh(&s) {
+            Ok(n) => (n, None),
+            Err(e) => (1, Some(e.to_string())),
+        },
+    };
+    let (level, level_error) = match query.with_untracked(|q| q.get("level")) {
+        None => (LogLevel::Info, None),
+        Some(s) => match LogLevel::parse(&s) {
+            Ok(l) => (l, None),
+            Err(e) => (LogLevel::Info, Some(e.to_string())),
+        },
+    };
+    let first = Resource::new(|| (), move |_| poll_dashboard(0, 0, level.as_str().to_string()));
+    let input_errors = [refresh_error, level_error].into_iter().flatten().collect::<Vec<_>>();
+    view! {
+        <header class="top">
+            <h1>"Pulse dashboard"</h1>
+            <p class="tagline"><a href="/">"← live page"</a></p>
+        </header>
+        <nav class="dash-tabs" aria-label="Dashboard tabs">
+            {TABS
+                .into_iter()
+                .map(|(key, name)| {
+                    let current = move || (tab.get() == key).then_some("page");
+                    view! { <a href=format!("/dashboard?tab={key}") aria-current=current>{name}</a> }
+                })
+                .collect_view()}
+        </nav>
+        {input_errors
+            .into_iter()
+            .map(|e| view! { <p class="error" role="alert">{e}</p> })
+            .collect_view()}
+        <Suspense fallback=|| view! { <p class="muted">"Loading the dashboard…"</p> }>
+            {move || Suspend::new(async move {
+                match first.await {
+                    Ok(update) => view! { <Dashboard first=update tab refresh level/> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{format!("Could not load the dashboard: {e}")}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// The live part: state seeded from the first paint, the refresh control, the current tab.
+#[component]
+fn Dashboard(first: DashboardUpdate, tab: Memo<String>, refresh: u32, level: LogLevel) -> impl IntoView {
+    let state = DashState::new(first, refresh, level);
+    poller::start(state);
+    let on_refresh = move |ev| match parse_refresh(&event_target_value(&ev)) {
+        Ok(n) => {
+            state.error.set(None);
+            state.refresh.set(n);
+        }
+        Err(e) => state.error.set(Some(e.to_string())),
+    };
+    view! {
+        <div class="dash-bar">
+            <label>
+                "Refresh "
+                <select aria-label="Refresh interval" on:change=on_refresh prop:value=move || state.refresh.get().to_string()>
+                    {crate::model::REFRESH_CHOICES
+                        .into_iter()
+                        .map(|n| view! { <option value=n.to_string() selected=n == refresh>{format!("{n} s")}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <span class="muted" data-testid="dash-updated">
+                {move || format!("sample #{}", state.rows.with(|r| r.back().map_or(0, |r| r.seq)))}
+            </span>
+            {move || state.error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
+        </div>
+        {move || match tab.get().as_str() {
+            "os" => view! { <os::OsTab state/> }.into_any(),
+            "metrics" => view! { <metrics::MetricsTab state/> }.into_any(),
+            "pipeline" => view! { <pipeline::PipelineTab state/> }.into_any(),
+            "pubsub" => view! { <pubsub::PubSubTab state/> }.into_any(),
+            "logs" => view! { <logs::LogsTab state/> }.into_any(),
+            "home" => view! { <home::HomeTab state/> }.into_any(),
+            other => view! { <p class="error" role="alert">{format!("No tab named {other:?}.")}</p> }.into_any(),
+        }}
+    }
+    .into_any()
+}

@@ -1,0 +1,159 @@
+//! Observability: what `/dashboard` and `/metrics` show, and the logging set-up.
+//!
+//! # Layout
+//! - [`ring`]: the fixed-size ring buffer history and the log tail are made of.
+//! - [`history`]: one row of every catalogue metric per second, 15 minutes of them.
+//! - [`system`]: process and OS figures from `/proc`.
+//! - [`http`]: the request-timing middleware; [`socket`]: WebSocket counters.
+//! - [`prometheus`]: the `/metrics` exporter; [`logs`]: the log tail layer;
+//!   [`logging`]: `RUST_LOG`, JSON lines, the tail's own filter.
+//! - [`sampler`]: the once-a-second task that fills history and the latest sample.
+//!
+//! [`Observe`] is the handle the server keeps: it answers the dashboard's polls
+//! (`app::api::DashboardSource`) from what the sampler prepared, so ten open dashboards cost
+//! ten small lookups a second, not ten snapshots.
+
+pub mod history;
+pub mod http;
+pub mod logging;
+pub mod logs;
+pub mod prometheus;
+pub mod ring;
+pub mod sampler;
+pub mod socket;
+pub mod system;
+
+use app::api::DashboardSource;
+use app::model::{DashboardUpdate, LOG_BATCH, LogLevel, StatsSnapshot, SystemInfo};
+use history::History;
+use http::HttpMetrics;
+use logs::LogTail;
+use prometheus::{Exporter, SnapshotFn};
+use socket::SocketMetrics;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// The latest sample: what every poll returns beside new rows and log lines.
+#[derive(Debug, Default)]
+pub struct Latest {
+    pub system: SystemInfo,
+    pub stats: StatsSnapshot,
+}
+
+/// Cheap-clone handle to the dashboard's data and the exporter.
+#[derive(Clone)]
+pub struct Observe(Arc<Inner>);
+
+struct Inner {
+    history: History,
+    latest: Mutex<Arc<Latest>>,
+    http: Arc<HttpMetrics>,
+    sockets: Arc<SocketMetrics>,
+    exporter: Exporter,
+    tail: &'static LogTail,
+    snapshot: SnapshotFn,
+    data_dir: PathBuf,
+}
+
+impl Observe {
+    /// A handle reading stats from `snapshot`; `PULSE_DATA_DIR` (default `.`) is the directory
+    /// whose disk the OS tab shows.
+    pub fn new(snapshot: SnapshotFn) -> Self {
+        let data_dir = std::env::var_os("PULSE_DATA_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let http = Arc::new(HttpMetrics::default());
+        let sockets = Arc::new(SocketMetrics::default());
+        let exporter = Exporter::new(&http, sockets.clone(), snapshot.clone());
+        Self(Arc::new(Inner {
+            history: History::default(),
+            latest: Mutex::default(),
+            http,
+            sockets,
+            exporter,
+            tail: LogTail::global(),
+            snapshot,
+            data_dir,
+        }))
+    }
+
+    /// The HTTP metrics the middleware records into.
+    pub fn http(&self) -> Arc<HttpMetrics> {
+        self.0.http.clone()
+    }
+
+    /// The WebSocket counters `ws.rs` bumps.
+    pub fn sockets(&self) -> &Arc<SocketMetrics> {
+        &self.0.sockets
+    }
+
+    /// The history rows.
+    pub fn history(&self) -> &History {
+        &self.0.history
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render_metrics(&self) -> Result<String, std::fmt::Error> {
+        self.0.exporter.render()
+    }
+
+    /// Bytes the history ring and the log tail take when full (the log tail's lines are
+    /// bounded at 1 KiB of message each; this counts their fixed part plus that bound).
+    pub fn buffers_size_bytes(&self) -> (usize, usize) {
+        let (_, lines) = self.0.tail.len_and_capacity();
+        let per_line = std::mem::size_of::<app::model::LogLine>() + logs::MAX_MESSAGE + 64;
+        (self.0.history.full_size_bytes(), lines * per_line)
+    }
+
+    fn set_latest(&self, latest: Latest) {
+        *self.0.latest.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(latest);
+    }
+}
+
+impl DashboardSource for Observe {
+    fn update(&self, since: u64, log_since: u64, level: LogLevel) -> DashboardUpdate {
+        let latest = self.0.latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let (logs, log_seq) = self.0.tail.after(log_since, level, LOG_BATCH);
+        DashboardUpdate {
+            system: latest.system.clone(),
+            stats: latest.stats.clone(),
+            rows: self.0.history.after(since),
+            logs,
+            log_seq,
+        }
+    }
+}
+
+/// The stats snapshot with, until the pub/sub reports itself, the one topic the pipeline
+/// subscribes to and its subscriber count.
+pub fn snapshot_with_topic(
+    stats: crate::telemetry::Stats,
+    subscribers: Arc<dyn Fn() -> usize + Send + Sync>,
+    topic: String,
+) -> SnapshotFn {
+    Arc::new(move || {
+        let mut s = stats.snapshot();
+        if s.pubsub.topics.is_empty() {
+            let subscribers = u32::try_from(subscribers()).unwrap_or(u32::MAX);
+            s.pubsub.topics.push(app::model::TopicStats {
+                topic: topic.clone(),
+                subscribers,
+                published: s.published,
+            });
+        }
+        s
+    })
+}
+
+/// `GET /metrics`: the Prometheus text exposition (500 with a JSON error if encoding fails).
+pub async fn metrics_endpoint(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match state.observe.render_metrics() {
+        Ok(text) => ([(axum::http::header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], text).into_response(),
+        Err(e) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(serde_json::json!({ "error": format!("cannot encode metrics: {e}") })),
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,289 @@
+//! `GET /metrics`: Prometheus / OpenMetrics text from `prometheus-client`. HTTP metrics are
+//! the crate's own (updated by the middleware); pipeline, pub/sub and WebSocket figures are
+//! read at scrape time by a collector, so nothing is sampled twice. Names carry their unit
+//! (`_seconds`, `_bytes`, `_messages`) and counters end in `_total`.
+
+use super::http::HttpMetrics;
+use super::socket::SocketMetrics;
+use app::model::StatsSnapshot;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::{Registry, Unit};
+use std::fmt::Error;
+use std::sync::Arc;
+
+/// The content type of the answer.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Where the collector reads the current snapshot from.
+pub type SnapshotFn = Arc<dyn Fn() -> StatsSnapshot + Send + Sync>;
+
+/// The registry behind `/metrics`.
+#[derive(Debug)]
+pub struct Exporter {
+    registry: Registry,
+}
+
+impl Exporter {
+    /// Registers the HTTP metrics and the collector for everything else.
+    pub fn new(http: &HttpMetrics, sockets: Arc<SocketMetrics>, snapshot: SnapshotFn) -> Self {
+        let mut registry = Registry::with_prefix("pulse");
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method and status",
+            http.requests.clone(),
+        );
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time to answer an HTTP request",
+            Unit::Seconds,
+            http.duration.clone(),
+        );
+        registry.register_collector(Box::new(Figures { sockets, snapshot }));
+        Self { registry }
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> Result<String, Error> {
+        let mut out = String::with_capacity(8 * 1024);
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+/// Reads pipeline, pub/sub and WebSocket figures at scrape time.
+struct Figures {
+    sockets: Arc<SocketMetrics>,
+    snapshot: SnapshotFn,
+}
+
+impl std::fmt::Debug for Figures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Figures")
+    }
+}
+
+fn messages() -> Unit {
+    Unit::Other("messages".into())
+}
+
+fn counter(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    v: u64,
+) -> Result<(), Error> {
+    let c = ConstCounter::new(v);
+    c.encode(e.encode_descriptor(name, help, unit, c.metric_type())?)
+}
+
+fn gauge(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    v: f64,
+) -> Result<(), Error> {
+    let g = ConstGauge::new(v);
+    g.encode(e.encode_descriptor(name, help, unit, g.metric_type())?)
+}
+
+/// A family: one value per label set.
+fn family<M: EncodeMetric>(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    rows: Vec<(Vec<(&'static str, String)>, M)>,
+) -> Result<(), Error> {
+    let Some(first) = rows.first() else { return Ok(()) };
+    let mut m = e.encode_descriptor(name, help, unit, first.1.metric_type())?;
+    for (labels, metric) in &rows {
+        metric.encode(m.encode_family(labels)?)?;
+    }
+    Ok(())
+}
+
+impl Collector for Figures {
+    fn encode(&self, mut e: DescriptorEncoder) -> Result<(), Error> {
+        let s = (self.snapshot)();
+        let msg = messages();
+        let m = Some(&msg);
+        counter(&mut e, "pipeline_published", "Messages published on the events topic", m, s.published)?;
+        counter(&mut e, "pipeline_processed", "Messages processed and acknowledged", m, s.processed)?;
+        counter(&mut e, "pipeline_failed", "Messages acknowledged as failed", m, s.failed)?;
+        counter(&mut e, "pipeline_dropped", "Messages that never entered the pipeline", m, s.dropped)?;
+        gauge(
+            &mut e,
+            "pipeline_in_flight",
+            "Messages published but not yet acknowledged",
+            m,
+            s.in_flight as f64,
+        )?;
+        counter(&mut e, "pipeline_batches", "Batches handled", None, s.batches)?;
+        let p = &s.pipeline;
+        let ratio = Unit::Other("ratio".into());
+        let stage = |name: &str| vec![("stage", name.to_string())];
+        family(
+            &mut e,
+            "pipeline_stage_received",
+            "Messages a stage took in",
+            m,
+            p.stages.iter().map(|st| (stage(&st.name), ConstCounter::new(st.received))).collect(),
+        )?;
+        family(
+            &mut e,
+            "pipeline_stage_failed",
+            "Messages that failed in a stage",
+            m,
+            p.stages.iter().map(|st| (stage(&st.name), ConstCounter::new(st.failed))).collect(),
+        )?;
+        family(
+            &mut e,
+            "pipeline_stage_restarts",
+            "Times a stage's task was restarted",
+            None,
+            p.stages.iter().map(|st| (stage(&st.name), ConstCounter::new(st.restarts))).collect(),
+        )?;
+        family(
+            &mut e,
+            "pipeline_stage_busy",
+            "Share of the last second a stage spent working",
+            Some(&ratio),
+            p.stages.iter().map(|st| (stage(&st.name), ConstGauge::new(st.busy_pct / 100.0))).collect(),
+        )?;
+        family(
+            &mut e,
+            "pipeline_stage_queue",
+            "Messages waiting for a stage",
+            m,
+            p.stages.iter().map(|st| (stage(&st.name), ConstGauge::new(st.queue as f64))).collect(),
+        )?;
+        family(
+            &mut e,
+            "pipeline_stage_run_p99",
+            "p99 time a stage took per chunk or batch (recent window)",
+            Some(&Unit::Seconds),
+            p.stages.iter().map(|st| (stage(&st.name), ConstGauge::new(st.run_p99_us / 1e6))).collect(),
+        )?;
+        let q = |l: &str, us: f64| (vec![("quantile", l.to_string())], ConstGauge::new(us / 1e6));
+        let a = &p.ack_latency;
+        family(
+            &mut e,
+            "pipeline_ack_latency",
+            "Publish to acknowledgement latency quantiles (recent window)",
+            Some(&Unit::Seconds),
+            vec![q("0.5", a.p50_us), q("0.9", a.p90_us), q("0.99", a.p99_us), q("1", a.max_us)],
+        )?;
+        let topic = |t: &str| vec![("topic", t.to_string())];
+        family(
+            &mut e,
+            "pubsub_topic_subscribers",
+            "Subscribers of a topic",
+            None,
+            s.pubsub
+                .topics
+                .iter()
+                .map(|t| (topic(&t.topic), ConstGauge::new(f64::from(t.subscribers))))
+                .collect(),
+        )?;
+        family(
+            &mut e,
+            "pubsub_topic_published",
+            "Messages published on a topic",
+            m,
+            s.pubsub.topics.iter().map(|t| (topic(&t.topic), ConstCounter::new(t.published))).collect(),
+        )?;
+        let sub = |n: &str| vec![("subscriber", n.to_string())];
+        let subs = &s.pubsub.subscribers;
+        family(
+            &mut e,
+            "pubsub_subscriber_buffered",
+            "Messages waiting in a subscriber's buffer",
+            m,
+            subs.iter().map(|x| (sub(&x.name), ConstGauge::new(x.buffered as f64))).collect(),
+        )?;
+        family(
+            &mut e,
+            "pubsub_subscriber_capacity",
+            "Size of a subscriber's buffer",
+            m,
+            subs.iter().map(|x| (sub(&x.name), ConstGauge::new(x.capacity as f64))).collect(),
+        )?;
+        family(
+            &mut e,
+            "pubsub_subscriber_delivered",
+            "Messages handed to a subscriber",
+            m,
+            subs.iter().map(|x| (sub(&x.name), ConstCounter::new(x.delivered))).collect(),
+        )?;
+        family(
+            &mut e,
+            "pubsub_subscriber_lost",
+            "Messages a subscriber lost",
+            m,
+            subs.iter().map(|x| (sub(&x.name), ConstCounter::new(x.lost))).collect(),
+        )?;
+        let (open, sent, bytes) = self.sockets.read();
+        gauge(&mut e, "websocket_connections", "WebSockets open on /ws", None, open as f64)?;
+        counter(&mut e, "websocket_sent", "Messages sent on /ws", m, sent)?;
+        counter(&mut e, "websocket_sent", "Bytes sent on /ws", Some(&Unit::Bytes), bytes)?;
+        gauge(
+            &mut e,
+            "uptime",
+            "Time since the server started",
+            Some(&Unit::Seconds),
+            s.uptime_ms as f64 / 1000.0,
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::{StageRole, StageStats};
+
+    fn render() -> String {
+        let mut s = StatsSnapshot { published: 5, processed: 4, failed: 1, ..Default::default() };
+        s.pipeline.stages.push(StageStats {
+            name: "processor 0".into(),
+            role: StageRole::Processor,
+            received: 5,
+            busy_pct: 50.0,
+            ..Default::default()
+        });
+        let http = HttpMetrics::default();
+        http.record("GET", 200, 0.002);
+        let exporter = Exporter::new(&http, Arc::default(), Arc::new(move || s.clone()));
+        exporter.render().expect("renders")
+    }
+
+    #[test]
+    fn names_carry_units_and_counters_end_in_total() {
+        let text = render();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap_or_default();
+            assert!(name.starts_with("pulse_"), "{line}");
+            assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{line}");
+        }
+        for line in text.lines().filter(|l| l.starts_with("# TYPE") && l.ends_with(" counter")) {
+            let family = line.split(' ').nth(2).unwrap_or_default();
+            assert!(text.contains(&format!("\n{family}_total")), "{family} has no _total sample");
+        }
+        assert!(text.contains("pulse_pipeline_processed_messages_total 4"), "{text}");
+        assert!(text.contains("pulse_pipeline_stage_busy_ratio{stage=\"processor 0\"} 0.5"), "{text}");
+        assert!(text.contains("pulse_http_request_duration_seconds_bucket{le=\"0.005\"} 1"), "{text}");
+        assert!(text.contains("pulse_http_requests_total{method=\"GET\",status=\"200\"} 1"), "{text}");
+        assert!(text.contains("pulse_websocket_sent_bytes_total 0"), "{text}");
+        assert!(text.trim_end().ends_with("# EOF"));
+    }
+
+    #[test]
+    fn empty_families_are_left_out() {
+        assert!(!render().contains("pubsub_subscriber_lost"));
+    }
+}
