@@ -114,7 +114,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/{*rest}", any(api::not_found))
         .route("/healthz", get(api::healthz))
         .route("/ws", get(ws::upgrade))
-        .route("/metrics", get(observe::metrics_endpoint))
+        .route("/metrics", get(observe::endpoint::metrics))
+        .route("/api/dashboard", get(observe::endpoint::dashboard))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

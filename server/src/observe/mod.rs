@@ -5,14 +5,17 @@
 //! - [`history`]: one row of every catalogue metric per second, 15 minutes of them.
 //! - [`system`]: process and OS figures from `/proc`.
 //! - [`http`]: the request-timing middleware; [`socket`]: WebSocket counters.
-//! - [`prometheus`]: the `/metrics` exporter; [`logs`]: the log tail layer;
+//! - [`prometheus`]: the `/metrics` exporter ([`text`]: its classic Prometheus form);
+//!   [`logs`]: the log tail layer;
 //!   [`logging`]: `RUST_LOG`, JSON lines, the tail's own filter.
 //! - [`sampler`]: the once-a-second task that fills history and the latest sample.
+//! - [`endpoint`]: `GET /metrics` and `GET /api/dashboard` (the poll as plain JSON).
 //!
 //! [`Observe`] is the handle the server keeps: it answers the dashboard's polls
 //! (`app::api::DashboardSource`) from what the sampler prepared, so ten open dashboards cost
 //! ten small lookups a second, not ten snapshots.
 
+pub mod endpoint;
 pub mod history;
 pub mod http;
 pub mod logging;
@@ -22,6 +25,7 @@ pub mod ring;
 pub mod sampler;
 pub mod socket;
 pub mod system;
+pub mod text;
 
 use app::api::DashboardSource;
 use app::model::{DashboardUpdate, LOG_BATCH, LogLevel, StatsSnapshot, SystemInfo};
@@ -141,19 +145,4 @@ pub fn snapshot_with_topic(
         }
         s
     })
-}
-
-/// `GET /metrics`: the Prometheus text exposition (500 with a JSON error if encoding fails).
-pub async fn metrics_endpoint(
-    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match state.observe.render_metrics() {
-        Ok(text) => ([(axum::http::header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], text).into_response(),
-        Err(e) => (
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(serde_json::json!({ "error": format!("cannot encode metrics: {e}") })),
-        )
-            .into_response(),
-    }
 }

@@ -1,7 +1,8 @@
 //! `GET /metrics`: Prometheus / OpenMetrics text from `prometheus-client`. HTTP metrics are
 //! the crate's own (updated by the middleware); pipeline, pub/sub and WebSocket figures are
 //! read at scrape time by a collector, so nothing is sampled twice. Names carry their unit
-//! (`_seconds`, `_bytes`, `_messages`) and counters end in `_total`.
+//! (`_seconds`, `_bytes`, `_messages`) and counters end in `_total`. [`text`] turns the
+//! OpenMetrics answer into classic Prometheus text.
 
 use super::http::HttpMetrics;
 use super::socket::SocketMetrics;
@@ -14,8 +15,13 @@ use prometheus_client::registry::{Registry, Unit};
 use std::fmt::Error;
 use std::sync::Arc;
 
-/// The content type of the answer.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub use super::text::to_prometheus_text;
+
+/// The content type of the OpenMetrics answer (sent when the scraper asks for it).
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The content type of the classic Prometheus text answer (the default).
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Where the collector reads the current snapshot from.
 pub type SnapshotFn = Arc<dyn Fn() -> StatsSnapshot + Send + Sync>;

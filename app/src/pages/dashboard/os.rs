@@ -29,7 +29,7 @@ pub fn OsTab(state: DashState) -> impl IntoView {
             <h2>"Memory"</h2>
             <div class="grid">
                 <Figure label="Total" testid="os-mem-total" value=text(|s| bytes(s.mem_total_bytes))/>
-                <Figure label="Available" testid="os-mem-available" value=text(|s| bytes(s.mem_available_bytes))/>
+                <Figure label="Available" testid="os-mem-available" value=text(|s| format!("{} KiB", crate::format::count(s.mem_available_bytes / 1024)))/>
                 <Figure label="Used" testid="os-mem-used" value=text(|s| format!("{:.1} %", used_pct(s.mem_total_bytes, s.mem_available_bytes)))/>
             </div>
         </section>

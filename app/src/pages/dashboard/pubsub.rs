@@ -19,7 +19,7 @@ pub fn PubSubTab(state: DashState) -> impl IntoView {
                 return view! { <p class="muted" data-testid="pubsub-empty">"The pub/sub reports no topics yet."</p> }.into_any();
             }
             view! {
-                <table class="table">
+                <table class="kinds">
                     <thead><tr><th>"Topic"</th><th class="num">"Subscribers"</th><th class="num">"Published"</th></tr></thead>
                     <tbody>
                         {s.pubsub.topics.iter().map(|t| view! {
@@ -41,7 +41,7 @@ pub fn PubSubTab(state: DashState) -> impl IntoView {
                 return view! { <p class="muted">"No subscriber details reported."</p> }.into_any();
             }
             view! {
-                <table class="table">
+                <table class="kinds">
                     <thead><tr>
                         <th>"Subscriber"</th><th>"Topics"</th><th>"Buffer"</th><th>"Overflow"</th>
                         <th class="num">"Delivered"</th><th class="num">"Lost"</th>

@@ -1,0 +1,69 @@
+//! HTTP endpoints: `GET /metrics` (Prometheus text, or OpenMetrics on request) and `GET /api/dashboard`, the dashboard's
+//! poll as plain JSON for scripts (`since`, `log_since`, `level`, `refresh`; a bad value is a
+//! 400 `{"error": ...}` naming it).
+
+use super::prometheus;
+use crate::state::AppState;
+use app::api::DashboardSource;
+use app::model::{DashboardInputError, LogLevel, parse_refresh};
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+
+/// Why a dashboard query was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Input(#[from] DashboardInputError),
+    #[error("{name} must be a non-negative integer, got {value:?}")]
+    Number { name: &'static str, value: String },
+}
+
+impl IntoResponse for QueryError {
+    fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+/// `GET /metrics`: Prometheus text 0.0.4, or OpenMetrics when the `Accept` header asks for it.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("application/openmetrics-text"));
+    match state.observe.render_metrics() {
+        Ok(text) if openmetrics => ([(header::CONTENT_TYPE, prometheus::OPENMETRICS)], text).into_response(),
+        Ok(text) => {
+            ([(header::CONTENT_TYPE, prometheus::PROMETHEUS_TEXT)], prometheus::to_prometheus_text(&text))
+                .into_response()
+        }
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(serde_json::json!({ "error": format!("cannot encode metrics: {e}") })),
+        )
+            .into_response(),
+    }
+}
+
+fn number(q: &HashMap<String, String>, name: &'static str) -> Result<u64, QueryError> {
+    q.get(name).map_or(Ok(0), |v| v.trim().parse().map_err(|_| QueryError::Number { name, value: v.clone() }))
+}
+
+/// The poll's inputs: (since, log_since, level); `refresh` is only checked.
+fn parse(q: &HashMap<String, String>) -> Result<(u64, u64, LogLevel), QueryError> {
+    if let Some(r) = q.get("refresh") {
+        parse_refresh(r)?;
+    }
+    let level = q.get("level").map_or(Ok(LogLevel::Info), |l| LogLevel::parse(l))?;
+    Ok((number(q, "since")?, number(q, "log_since")?, level))
+}
+
+/// `GET /api/dashboard`.
+pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+    match parse(&q) {
+        Ok((since, log_since, level)) => Json(state.observe.update(since, log_since, level)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
