@@ -7,8 +7,8 @@ use super::state::DashState;
 use crate::model::{StageRole, StageStats, StatsSnapshot};
 use leptos::prelude::*;
 
-const COL_W: f64 = 210.0;
-const NODE_W: f64 = 180.0;
+const COL_W: f64 = 235.0;
+const NODE_W: f64 = 205.0;
 const NODE_H: f64 = 66.0;
 const ROW_H: f64 = 80.0;
 
@@ -107,14 +107,13 @@ fn node(s: StageStats, x: f64, y: f64) -> impl IntoView {
         s.queue,
         s.restarts
     );
-    let restarts = (s.restarts > 0).then(|| format!(" · ⟳{}", s.restarts)).unwrap_or_default();
     view! {
         <g class="node" data-testid="stage-node" data-stage=s.name.clone() data-busy=format!("{:.0}", s.busy_pct)>
             <title>{title}</title>
             <rect x=x y=y width=NODE_W height=NODE_H rx="8" fill=busy_colour(s.busy_pct)/>
             <text x=x + 8.0 y=y + 18.0 class="node-name">{s.name.clone()}</text>
             <text x=x + 8.0 y=y + 36.0>{format!("{} msg/s · p99 {} µs", short(s.per_s), short(s.run_p99_us))}</text>
-            <text x=x + 8.0 y=y + 54.0>{format!("queue {} · busy {:.0}%{restarts}", s.queue, s.busy_pct)}</text>
+            <text x=x + 8.0 y=y + 54.0>{format!("queue {} · busy {:.0}% · restarts {}", s.queue, s.busy_pct, s.restarts)}</text>
         </g>
     }
 }
