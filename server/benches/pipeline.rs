@@ -128,7 +128,12 @@ impl Acknowledger<Reading> for Counter {
 
 fn config(max_demand: usize, min_demand: usize) -> PipelineConfig {
     PipelineConfig {
-        processors: ProcessorConfig { concurrency: 2, max_demand, min_demand: Some(min_demand) },
+        processors: ProcessorConfig {
+            concurrency: 2,
+            max_demand,
+            min_demand: Some(min_demand),
+            ..ProcessorConfig::default()
+        },
         ..PipelineConfig::default()
     }
 }

@@ -7,7 +7,8 @@ mod reading;
 mod stats;
 
 pub use pipeline::{
-    BatcherNode, Percentiles, PipelineStats, ProcessorsNode, StageRole, StageStats, Topology,
+    BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,
+    RetrySetting, StageRole, StageStats, Topology,
 };
 pub use pubsub::{OverflowPolicy, PubSubStats, SubscriberStats, TopicStats};
 pub use reading::{Kind, ReadingError, SensorReading};

@@ -97,9 +97,9 @@ async fn settled<T: PartialEq + std::fmt::Debug>(what: &str, mut read: impl FnMu
 /// A pipeline shape: `concurrency` processors asking for `max_demand`, and `batchers`.
 fn config(concurrency: usize, max_demand: usize, batchers: Vec<BatcherConfig>) -> PipelineConfig {
     PipelineConfig {
-        processors: ProcessorConfig { concurrency, max_demand, min_demand: None },
+        processors: ProcessorConfig { concurrency, max_demand, ..ProcessorConfig::default() },
         batchers,
-        observers: Vec::new(),
+        ..PipelineConfig::default()
     }
 }
 
@@ -216,6 +216,9 @@ enum Seen {
     BatchCrashed { batcher: usize, processor: usize, size: usize, reason: String },
     MessagesAcked { stage: StageId, successful: usize, failed: usize, latency_count: u64 },
     StageRestarted { stage: StageId, reason: String, restarts: u64 },
+    MessagesRetried { messages: usize },
+    ConcurrencyChanged { from: usize, to: usize },
+    Control,
     DrainStarted,
     DrainFinished { abandoned: usize },
 }
@@ -280,6 +283,9 @@ impl Observer for Events {
             E::StageRestarted { stage, reason, restarts, .. } => {
                 Seen::StageRestarted { stage, reason: reason.to_owned(), restarts }
             }
+            E::MessagesRetried { messages, .. } => Seen::MessagesRetried { messages },
+            E::ConcurrencyChanged { from, to } => Seen::ConcurrencyChanged { from, to },
+            E::PauseChanged { .. } | E::RateLimitChanged { .. } => Seen::Control,
             E::DrainStarted => Seen::DrainStarted,
             E::DrainFinished { abandoned, .. } => Seen::DrainFinished { abandoned },
         };
