@@ -201,7 +201,10 @@ mod tests {
     fn failed_sets_kind_and_reason() {
         let m = Message::new(1, Instant::now()).failed("invalid", "too big");
         assert!(!m.is_ok());
-        assert_eq!(m.failure(), Some(&Failure { kind: "invalid", reason: "too big".into(), permanent: false }));
+        assert_eq!(
+            m.failure(),
+            Some(&Failure { kind: "invalid", reason: "too big".into(), permanent: false })
+        );
         assert!(std::mem::size_of::<Message<()>>() <= 80, "messages stay small: they move between stages");
     }
 

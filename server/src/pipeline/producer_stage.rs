@@ -118,7 +118,14 @@ impl<P: Producer> ProducerStage<P> {
         let signal = Arc::new(Signal::default());
         let (limiter, retries, partitions) = controls;
         Self {
-            source: Mutex::new(Source { producer, drained: false, done: false, retries, limiter, partitions }),
+            source: Mutex::new(Source {
+                producer,
+                drained: false,
+                done: false,
+                retries,
+                limiter,
+                partitions,
+            }),
             waker: Waker::from(signal.clone()),
             signal,
             drain,
@@ -187,7 +194,8 @@ impl<P: Producer> ProducerStage<P> {
                 self.wake_all();
             }
         }
-        if self.roster.retire[me].load(Ordering::Acquire) && s.partitions.as_ref().is_none_or(|p| p.idle(me)) {
+        if self.roster.retire[me].load(Ordering::Acquire) && s.partitions.as_ref().is_none_or(|p| p.idle(me))
+        {
             return Polled::Retire;
         }
         if !draining && self.paused.load(Ordering::Acquire) {

@@ -19,7 +19,9 @@ pub struct RateLimit {
 impl RateLimit {
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.allowed_messages == 0 {
-            return Err("rate_limit.allowed_messages must be at least 1 (pause the pipeline to stop it)".into());
+            return Err(
+                "rate_limit.allowed_messages must be at least 1 (pause the pipeline to stop it)".into()
+            );
         }
         if self.interval.is_zero() {
             return Err("rate_limit.interval must be positive".into());
@@ -82,7 +84,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_allowance_refills_each_interval() {
-        let mut l = RateLimiter::new(Some(RateLimit { allowed_messages: 10, interval: Duration::from_secs(1) }));
+        let mut l =
+            RateLimiter::new(Some(RateLimit { allowed_messages: 10, interval: Duration::from_secs(1) }));
         assert_eq!(l.allowance(), Ok(10));
         l.spend(7);
         assert_eq!(l.allowance(), Ok(3));
@@ -95,7 +98,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_update_starts_a_new_window_and_none_lifts_the_limit() {
-        let mut l = RateLimiter::new(Some(RateLimit { allowed_messages: 1, interval: Duration::from_secs(60) }));
+        let mut l =
+            RateLimiter::new(Some(RateLimit { allowed_messages: 1, interval: Duration::from_secs(60) }));
         l.allowance().expect("fresh window");
         l.spend(1);
         assert!(l.allowance().is_err());

@@ -189,7 +189,11 @@ mod tests {
 
     fn failed(kind: &'static str, permanent: bool) -> Message<u32> {
         let mut m = Message::new(1, std::time::Instant::now());
-        if permanent { m.fail_permanently(kind, "x") } else { m.fail(kind, "x") }
+        if permanent {
+            m.fail_permanently(kind, "x")
+        } else {
+            m.fail(kind, "x")
+        }
         m
     }
 

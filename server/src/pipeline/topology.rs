@@ -14,13 +14,13 @@ use super::config::{PipelineConfig, PipelineError};
 use super::controls::{Controller, StartProcessor};
 use super::handle::{Inner, Pipeline, Teardown};
 use super::handler::isolate;
-use super::partition::{KeyFn, Partitions};
-use super::rate_limit::RateLimiter;
-use super::retry::RetryQueue;
 use super::metrics::{KeysProbe, Metrics};
+use super::partition::{KeyFn, Partitions};
 use super::processor::{self, ProcessorState, Route};
 use super::producer::Producer;
 use super::producer_stage::ProducerStage;
+use super::rate_limit::RateLimiter;
+use super::retry::RetryQueue;
 use super::supervisor::{StageSlot, supervise};
 use super::telemetry::{Event, StageId, Telemetry};
 use super::{Acknowledger, Handler};
@@ -110,9 +110,9 @@ impl Pipeline {
             });
             Partitions::new(key, slots, pc.concurrency, pc.max_demand * 2)
         });
-        let controls =
-            (RateLimiter::new(config.rate_limit), config.retry.map(RetryQueue::new), partitions);
-        let producer = Arc::new(ProducerStage::new(producer, drain.clone(), draining.clone(), slots, controls));
+        let controls = (RateLimiter::new(config.rate_limit), config.retry.map(RetryQueue::new), partitions);
+        let producer =
+            Arc::new(ProducerStage::new(producer, drain.clone(), draining.clone(), slots, controls));
         if config.retry.is_some() {
             acker.retry_into(producer.clone());
         }
@@ -141,8 +141,13 @@ impl Pipeline {
         let start_processor: StartProcessor = {
             let (tracker, halt, telemetry, runtime) =
                 (tracker.clone(), halt.clone(), telemetry.clone(), tokio::runtime::Handle::current());
-            let (processors, producer, handler, acker, processor_slots) =
-                (processors.clone(), producer.clone(), handler.clone(), acker.clone(), processor_slots.clone());
+            let (processors, producer, handler, acker, processor_slots) = (
+                processors.clone(),
+                producer.clone(),
+                handler.clone(),
+                acker.clone(),
+                processor_slots.clone(),
+            );
             Box::new(move |i: usize| {
                 let (stage, slot) = processor_slots[i].clone();
                 let (state, producer, handler, acker) =

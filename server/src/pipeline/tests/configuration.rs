@@ -102,3 +102,30 @@ fn errors_read_well() {
     assert_eq!(PipelineError::NoSuchStage("batcher 3".into()).to_string(), "no such stage: batcher 3");
     assert!(PipelineError::InvalidConfig("x".into()).to_string().contains('x'));
 }
+
+#[test]
+fn controls_are_validated_with_the_rest_of_the_config() {
+    use crate::pipeline::{RateLimit, RetryPolicy};
+    let invalid = |f: &dyn Fn(&mut PipelineConfig)| {
+        let mut cfg = config(2, 10, vec![]);
+        f(&mut cfg);
+        match cfg.validate() {
+            Err(PipelineError::InvalidConfig(why)) => why,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    let why = invalid(&|c| {
+        c.processors.partitioned = true;
+        c.processors.min_demand = Some(2);
+    });
+    assert!(why.contains("min_demand 0"), "{why}");
+    assert!(invalid(&|c| c.processors.max_concurrency = Some(1)).contains("max_concurrency"));
+    assert!(
+        invalid(&|c| c.rate_limit = Some(RateLimit { allowed_messages: 0, interval: WAIT }))
+            .contains("rate_limit")
+    );
+    let why = invalid(&|c| c.retry = Some(RetryPolicy { jitter: 1.5, ..RetryPolicy::default() }));
+    assert!(why.contains("jitter"), "{why}");
+    let why = invalid(&|c| c.retry = Some(RetryPolicy { max_attempts: 0, ..RetryPolicy::default() }));
+    assert!(why.contains("max_attempts"), "{why}");
+}

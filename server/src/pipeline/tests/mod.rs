@@ -1,6 +1,7 @@
 //! The engine's behaviour, grouped as Broadway's own suite is: one file per behaviour
 //! (messages, producers and demand, back-pressure, processors, batchers, acknowledgement,
-//! crashes, shutdown, telemetry, configuration). This file holds what the groups share: a
+//! crashes, shutdown, telemetry, configuration) plus what Broadway lacks (run-time controls,
+//! retries, partitions). This file holds what the groups share: a
 //! handler assembled from closures, an observer that keeps every event, a gate that holds a
 //! handler until the test opens it, and bounded waiting helpers.
 //!
@@ -15,10 +16,13 @@ mod acknowledgement;
 mod back_pressure;
 mod batchers;
 mod configuration;
+mod controls;
 mod crashes;
 mod message;
+mod partitions;
 mod processors;
 mod producers;
+mod retries;
 mod shutdown;
 mod telemetry;
 
@@ -144,6 +148,7 @@ struct Script {
     message: Option<OnMessage>,
     batch: Option<OnBatch>,
     failed: Option<OnMessages>,
+    partition: Option<Box<dyn Fn(&Message<u64>) -> u64 + Send + Sync>>,
 }
 
 impl Script {
@@ -168,6 +173,11 @@ impl Script {
 
     fn failed(mut self, f: impl Fn(&mut [Message<u64>]) + Send + Sync + 'static) -> Self {
         self.failed = Some(Box::new(f));
+        self
+    }
+
+    fn partition(mut self, f: impl Fn(&Message<u64>) -> u64 + Send + Sync + 'static) -> Self {
+        self.partition = Some(Box::new(f));
         self
     }
 }
@@ -197,6 +207,10 @@ impl Handler for Script {
         if let Some(f) = &self.failed {
             f(messages);
         }
+    }
+
+    fn partition_by(&self, message: &Message<u64>) -> u64 {
+        self.partition.as_ref().map_or(0, |f| f(message))
     }
 }
 
