@@ -84,6 +84,13 @@ enum Polled<T> {
     Wait(Option<Instant>),
 }
 
+/// What decides which messages may leave, besides demand.
+pub(crate) struct Gates<T> {
+    pub limiter: RateLimiter,
+    pub retries: Option<RetryQueue<T>>,
+    pub partitions: Option<Partitions<T>>,
+}
+
 /// The producer with its drain state and controls.
 pub(crate) struct ProducerStage<P: Producer> {
     source: Mutex<Source<P>>,
@@ -113,10 +120,10 @@ impl<P: Producer> ProducerStage<P> {
         drain: CancellationToken,
         draining: Arc<AtomicBool>,
         slots: usize,
-        controls: (RateLimiter, Option<RetryQueue<P::Data>>, Option<Partitions<P::Data>>),
+        controls: Gates<P::Data>,
     ) -> Self {
         let signal = Arc::new(Signal::default());
-        let (limiter, retries, partitions) = controls;
+        let Gates { limiter, retries, partitions } = controls;
         Self {
             source: Mutex::new(Source {
                 producer,

@@ -18,7 +18,7 @@ use super::metrics::{KeysProbe, Metrics};
 use super::partition::{KeyFn, Partitions};
 use super::processor::{self, ProcessorState, Route};
 use super::producer::Producer;
-use super::producer_stage::ProducerStage;
+use super::producer_stage::{Gates, ProducerStage};
 use super::rate_limit::RateLimiter;
 use super::retry::RetryQueue;
 use super::supervisor::{StageSlot, supervise};

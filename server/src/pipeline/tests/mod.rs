@@ -139,6 +139,7 @@ fn failure(status: &crate::pipeline::Status) -> Option<(&'static str, &str)> {
 
 type OnMessages = Box<dyn Fn(&mut [Message<u64>]) + Send + Sync>;
 type OnMessage = Box<dyn Fn(&mut Message<u64>) + Send + Sync>;
+type PartitionBy = Box<dyn Fn(&Message<u64>) -> u64 + Send + Sync>;
 type OnBatch = Box<dyn Fn(&mut [Message<u64>], &BatchInfo<'_>) + Send + Sync>;
 
 /// A handler assembled from closures, so each test states only the callbacks it cares about.
@@ -148,7 +149,7 @@ struct Script {
     message: Option<OnMessage>,
     batch: Option<OnBatch>,
     failed: Option<OnMessages>,
-    partition: Option<Box<dyn Fn(&Message<u64>) -> u64 + Send + Sync>>,
+    partition: Option<PartitionBy>,
 }
 
 impl Script {
