@@ -110,7 +110,11 @@ impl Pipeline {
             });
             Partitions::new(key, slots, pc.concurrency, pc.max_demand * 2)
         });
-        let controls = (RateLimiter::new(config.rate_limit), config.retry.map(RetryQueue::new), partitions);
+        let controls = Gates {
+            limiter: RateLimiter::new(config.rate_limit),
+            retries: config.retry.map(RetryQueue::new),
+            partitions,
+        };
         let producer =
             Arc::new(ProducerStage::new(producer, drain.clone(), draining.clone(), slots, controls));
         if config.retry.is_some() {
