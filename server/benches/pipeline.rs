@@ -182,7 +182,9 @@ async fn pubsub_fed(max_demand: usize, chunk: usize) -> Run {
     let counter = Counter::new(MESSAGES, false);
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let pubsub = PubSub::new();
-    let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536));
+    let producer =
+        PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536).named("pipeline"))
+            .expect("valid topics");
     let pipeline = start_pipeline(config(max_demand, 0), producer, handler, counter.clone());
     let start = Instant::now();
     let publisher = tokio::spawn({
@@ -266,7 +268,9 @@ async fn steady_latency(seconds: u64) -> Latency {
     let counter = Counter::new(n, true);
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let pubsub = PubSub::new();
-    let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536));
+    let producer =
+        PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536).named("pipeline"))
+            .expect("valid topics");
     let pipeline = start_pipeline(config(10, 0), producer, handler, counter.clone());
     let runtime = tokio::runtime::Handle::current();
     let publisher = std::thread::spawn({

@@ -41,7 +41,9 @@ impl Ingest {
             }
             // Losses of a dropping subscription are counted through its `lost` counter.
             Ok(_) => Ok(n),
-            Err(PubSubError::Closed) => {
+            // `broadcast` fails only when closed: the topic was validated when the pipeline
+            // subscribed to it, and `Full` comes from `try_broadcast` only.
+            Err(PubSubError::Closed | PubSubError::InvalidTopic(_) | PubSubError::Full { .. }) => {
                 self.ledger.unpublished(n);
                 Err(IngestError::ShuttingDown)
             }

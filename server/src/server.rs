@@ -38,11 +38,12 @@ pub async fn run(
         &pubsub,
         &[&config.topic],
         SubscribeConfig {
+            name: "pipeline".into(),
             capacity: config.buffer,
             overflow: config.overflow,
             lost: ledger.buffer_full_counter(),
         },
-    );
+    )?;
     let mut pipeline_config = config.pipeline.clone();
     pipeline_config.observers.push(ledger.clone());
     // The data plane gets its own runtime; HTTP and WebSockets stay on this one.

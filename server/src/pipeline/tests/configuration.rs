@@ -35,7 +35,8 @@ async fn invalid_configs_are_refused_naming_the_option_and_start_nothing() {
     let pubsub = PubSub::<u64>::new();
     for (cfg, words) in broken() {
         let described = format!("{cfg:?}");
-        let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(10));
+        let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(10))
+            .expect("valid topics");
         let result = Pipeline::start(cfg, producer, Arc::new(Script::new()), Arc::new(Recorder::default()));
         match result {
             Err(PipelineError::InvalidConfig(why)) => {
