@@ -1,11 +1,11 @@
 //! The server's side of `app::api::Backend`: what server functions can do.
 
-use crate::demo;
+use crate::demo::{self, SimulatorError};
 use crate::ingest::IngestError;
+use crate::pipeline::{PipelineError, RateLimit};
 use crate::state::AppState;
 use app::api::{Backend, BoxFuture};
 use app::error::AppError;
-use crate::pipeline::{PipelineError, RateLimit};
 use app::model::{PipelineControls, RateLimitSetting, StatsSnapshot};
 use std::time::Duration;
 
@@ -13,8 +13,8 @@ impl Backend for AppState {
     fn publish_sample(&self, count: u32) -> BoxFuture<'_, Result<u64, AppError>> {
         Box::pin(async move {
             let readings = demo::generate(count as usize, &mut fastrand::Rng::new());
-            self.ingest.publish(readings).await.map_err(|e| match e {
-                IngestError::ShuttingDown => AppError::Unavailable(e.to_string()),
+            self.ingest.try_publish(readings).map_err(|e| match e {
+                IngestError::ShuttingDown | IngestError::Full { .. } => AppError::Unavailable(e.to_string()),
             })
         })
     }
@@ -48,6 +48,17 @@ impl Backend for AppState {
         self.stats.pipeline.update_rate_limit(limit).map_err(control_error)?;
         tracing::info!(?limit, "rate limit changed");
         Ok(())
+    }
+
+    fn start_simulator(&self, rate_per_s: u32, invalid_pct: u8) -> Result<(), AppError> {
+        self.simulator.start(rate_per_s, invalid_pct).map_err(|e| match e {
+            SimulatorError::ShuttingDown => AppError::Unavailable(e.to_string()),
+            other => AppError::InvalidArgument(other.to_string()),
+        })
+    }
+
+    fn stop_simulator(&self) {
+        self.simulator.stop();
     }
 }
 

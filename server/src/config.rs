@@ -135,8 +135,11 @@ impl ServerConfig {
         }
         if let Some(v) = get("PULSE_RETRY_ATTEMPTS") {
             let attempts = count("PULSE_RETRY_ATTEMPTS", v.clone())?;
-            let attempts = u32::try_from(attempts)
-                .map_err(|_| ConfigError { name: "PULSE_RETRY_ATTEMPTS", value: v, why: "too large" })?;
+            let attempts = u32::try_from(attempts).map_err(|_| ConfigError {
+                name: "PULSE_RETRY_ATTEMPTS",
+                value: v,
+                why: "too large",
+            })?;
             c.pipeline.retry = (attempts > 1)
                 .then(|| RetryPolicy { max_attempts: attempts, ..c.pipeline.retry.unwrap_or_default() });
         }

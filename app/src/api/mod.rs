@@ -6,6 +6,7 @@
 
 mod controls;
 mod publish;
+mod simulator;
 mod stats;
 
 pub use controls::{
@@ -13,6 +14,7 @@ pub use controls::{
     get_controls, set_concurrency, set_paused, set_rate_limit,
 };
 pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
+pub use simulator::{StartSimulator, StopSimulator, start_simulator, stop_simulator};
 pub use stats::{GetStats, get_stats};
 
 #[cfg(feature = "ssr")]
@@ -44,6 +46,10 @@ mod backend {
         fn set_paused(&self, paused: bool) -> Result<(), AppError>;
         /// Sets, changes or (with `None`) lifts the rate limit.
         fn set_rate_limit(&self, limit: Option<RateLimitSetting>) -> Result<(), AppError>;
+        /// Starts or re-tunes the simulated publisher.
+        fn start_simulator(&self, rate_per_s: u32, invalid_pct: u8) -> Result<(), AppError>;
+        /// Stops the simulated publisher.
+        fn stop_simulator(&self);
     }
 
     /// The form the backend takes in Leptos context.

@@ -1,11 +1,13 @@
 //! Wire types shared by the server and the browser: what is published, and what the live
 //! stream carries. Both sides compile this module, so a field renamed here is renamed everywhere.
 
+mod demo;
 mod pipeline;
 mod pubsub;
 mod reading;
 mod stats;
 
+pub use demo::{SIMULATOR_MAX_RATE, SimulatorState};
 pub use pipeline::{
     BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,
     RetrySetting, StageRole, StageStats, Topology,
