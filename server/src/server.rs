@@ -2,6 +2,7 @@
 //! hands everything to the drain (`crate::shutdown`).
 
 use crate::config::ServerConfig;
+use crate::demo::Simulator;
 use crate::ingest::Ingest;
 use crate::observe::{self, Observe};
 use crate::pipeline::{Pipeline, PubSubProducer};
@@ -39,11 +40,12 @@ pub async fn run(
         &pubsub,
         &[&config.topic],
         SubscribeConfig {
+            name: "pipeline".into(),
             capacity: config.buffer,
             overflow: config.overflow,
             lost: ledger.buffer_full_counter(),
         },
-    );
+    )?;
     let mut pipeline_config = config.pipeline.clone();
     pipeline_config.observers.push(ledger.clone());
     // The data plane gets its own runtime; HTTP and WebSockets stay on this one.
@@ -63,20 +65,21 @@ pub async fn run(
             ledger.clone(),
         )?
     };
-    let stats = Stats::new(ledger.clone(), aggregates, pipeline.clone());
     let background = TaskTracker::new();
+    let ingest = Ingest::new(pubsub.clone(), ledger.clone(), &config.topic);
+    let simulator = Simulator::new(ingest.clone(), ledger.clone(), shutdown.clone(), background.clone());
+    let stats = Stats::new(ledger.clone(), aggregates, pipeline.clone(), pubsub.clone(), simulator.clone());
     let reporter_stop = CancellationToken::new();
     let reporter = Reporter::start(stats.clone(), reporter_stop.clone(), &background);
-    let subscribers = {
-        let (pubsub, topic) = (pubsub.clone(), config.topic.clone());
-        Arc::new(move || pubsub.subscriber_count(&topic))
-    };
-    let observe =
-        Observe::new(observe::snapshot_with_topic(stats.clone(), subscribers, config.topic.clone()));
+    let observe = Observe::new({
+        let stats = stats.clone();
+        Arc::new(move || stats.snapshot())
+    });
     observe.start_sampler(reporter_stop.clone(), &background);
     let state = AppState {
         leptos: config.leptos_options(),
-        ingest: Ingest::new(pubsub.clone(), ledger, &config.topic),
+        ingest,
+        simulator,
         stats: stats.clone(),
         reporter,
         shutdown: shutdown.clone(),

@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 mod dashboard;
+mod demo;
 mod pipeline;
 mod pubsub;
 mod reading;
@@ -12,8 +13,10 @@ pub use dashboard::{
     DashboardInputError, DashboardUpdate, HISTORY_ROWS, LOG_BATCH, LOG_LINES, LogLevel, LogLine,
     REFRESH_CHOICES, Row, SystemInfo, parse_refresh,
 };
+pub use demo::{SIMULATOR_MAX_RATE, SimulatorState};
 pub use pipeline::{
-    BatcherNode, Percentiles, PipelineStats, ProcessorsNode, StageRole, StageStats, Topology,
+    BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,
+    RetrySetting, StageRole, StageStats, Topology,
 };
 pub use pubsub::{OverflowPolicy, PubSubStats, SubscriberStats, TopicStats};
 pub use reading::{Kind, ReadingError, SensorReading};

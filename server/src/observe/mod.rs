@@ -125,24 +125,3 @@ impl DashboardSource for Observe {
         }
     }
 }
-
-/// The stats snapshot with, until the pub/sub reports itself, the one topic the pipeline
-/// subscribes to and its subscriber count.
-pub fn snapshot_with_topic(
-    stats: crate::telemetry::Stats,
-    subscribers: Arc<dyn Fn() -> usize + Send + Sync>,
-    topic: String,
-) -> SnapshotFn {
-    Arc::new(move || {
-        let mut s = stats.snapshot();
-        if s.pubsub.topics.is_empty() {
-            let subscribers = u32::try_from(subscribers()).unwrap_or(u32::MAX);
-            s.pubsub.topics.push(app::model::TopicStats {
-                topic: topic.clone(),
-                subscribers,
-                published: s.published,
-            });
-        }
-        s
-    })
-}
