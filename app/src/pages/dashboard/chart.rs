@@ -26,10 +26,14 @@ pub fn series(def: &MetricDef, rows: &VecDeque<Row>) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// SVG `points` for `values`, newest at the right edge, scaled to `max`.
+/// Rows the x axis spans at least: a young history fills a minute, not a sliver of 15.
+const MIN_SPAN: usize = 60;
+
+/// SVG `points` for `values`, newest at the right edge, scaled to `max`; the x axis spans the
+/// values held (at least a minute, at most the 15 minutes kept).
 pub fn polyline(values: &[f64], max: f64) -> String {
-    let step = W / (HISTORY_ROWS - 1) as f64;
     let n = values.len();
+    let step = W / (n.clamp(MIN_SPAN, HISTORY_ROWS) - 1) as f64;
     let mut out = String::with_capacity(n * 12);
     for (i, v) in values.iter().enumerate() {
         let x = W - (n - 1 - i) as f64 * step;
@@ -107,7 +111,8 @@ pub fn MetricChart(def: &'static MetricDef, rows: RwSignal<VecDeque<Row>>) -> im
 fn lines(def: &'static MetricDef, rows: &VecDeque<Row>) -> AnyView {
     let all = series(def, rows);
     let max = all.iter().flatten().fold(0.0_f64, |m, v| m.max(*v)).max(1e-9);
-    let label = format!("{}: last 15 minutes, peak {} {}", def.title, short(max), def.unit);
+    let minutes = rows.len().div_ceil(60).max(1);
+    let label = format!("{}: last {minutes} min, peak {} {}", def.title, short(max), def.unit);
     view! {
         <svg class="chart-svg" viewBox="0 0 300 80" preserveAspectRatio="none" role="img" aria-label=label>
             {all
@@ -117,7 +122,7 @@ fn lines(def: &'static MetricDef, rows: &VecDeque<Row>) -> AnyView {
                 .collect_view()}
         </svg>
         <div class="chart-legend">
-            <span>{format!("peak {}", short(max))}</span>
+            <span>{format!("last {minutes} min · peak {}", short(max))}</span>
             {(def.columns.len() > 1)
                 .then(|| def.columns.iter().enumerate().map(|(c, n)| view! { <span class=format!("key key-{c}")>{*n}</span> }).collect_view())}
         </div>
@@ -130,7 +135,7 @@ fn histogram(def: &'static MetricDef, rows: &VecDeque<Row>) -> AnyView {
     let max = totals.iter().fold(0.0_f64, |m, v| m.max(*v)).max(1e-9);
     let bar = W / totals.len().max(1) as f64;
     view! {
-        <svg class="chart-svg" viewBox="0 0 300 80" preserveAspectRatio="none" role="img" aria-label=format!("{}: histogram over the last 15 minutes", def.title)>
+        <svg class="chart-svg" viewBox="0 0 300 80" preserveAspectRatio="none" role="img" aria-label=format!("{}: histogram over the last {} min", def.title, rows.len().div_ceil(60).max(1))>
             {totals
                 .iter()
                 .enumerate()
