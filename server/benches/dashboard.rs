@@ -74,7 +74,11 @@ async fn measure(secs: u64) -> f64 {
 
 /// One simulated dashboard: the first paint, then a poll a second until `stop`.
 async fn dashboard(http: reqwest::Client, base: String, stop: CancellationToken) -> u64 {
-    let _ = http.get(format!("{base}/dashboard?tab=metrics")).send().await.and_then(|r| r.error_for_status());
+    let page =
+        http.get(format!("{base}/dashboard?tab=metrics")).send().await.and_then(|r| r.error_for_status());
+    if let Err(e) = page.as_ref().map(|r| r.status()) {
+        eprintln!("first paint failed: {e}");
+    }
     let (mut since, mut log_since, mut polls) = (0u64, 0u64, 0u64);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {

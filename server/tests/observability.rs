@@ -199,3 +199,22 @@ async fn log_lines_are_rendered_as_text() {
     assert!(!html.contains("<script>alert("), "never inserted as markup");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_paints_all_render() {
+    let s = TestServer::start().await;
+    for round in 0..3 {
+        let pages = (0..12).map(|i| {
+            let (http, url) = (
+                s.http.clone(),
+                s.url(["/dashboard?tab=metrics", "/dashboard", "/dashboard?tab=pipeline"][i % 3]),
+            );
+            tokio::spawn(async move { http.get(url).send().await.map(|r| r.status().as_u16()) })
+        });
+        for page in pages {
+            let status = page.await.expect("task").map_err(|e| format!("round {round}: {e}"));
+            assert_eq!(status, Ok(200));
+        }
+    }
+    s.stop().await;
+}

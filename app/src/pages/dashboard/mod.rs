@@ -17,7 +17,7 @@ mod pubsub;
 mod state;
 
 use crate::api::poll_dashboard;
-use crate::model::{DashboardUpdate, LogLevel, parse_refresh};
+use crate::model::{LogLevel, parse_refresh};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use state::DashState;
@@ -53,6 +53,10 @@ pub fn DashboardPage() -> impl IntoView {
         },
     };
     let first = Resource::new(|| (), move |_| poll_dashboard(0, 0, level.as_str().to_string()));
+    // The state lives with the page, not inside the Suspense: views rendered (and dry-resolved
+    // on the server) from the first paint never read a signal a re-run disposed.
+    let state = DashState::new(refresh, level);
+    poller::start(state);
     let input_errors = [refresh_error, level_error].into_iter().flatten().collect::<Vec<_>>();
     view! {
         <header class="top">
@@ -75,7 +79,10 @@ pub fn DashboardPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading the dashboard…"</p> }>
             {move || Suspend::new(async move {
                 match first.await {
-                    Ok(update) => view! { <Dashboard first=update tab refresh level/> }.into_any(),
+                    Ok(update) => {
+                        state.apply(update, level);
+                        view! { <Dashboard state tab/> }.into_any()
+                    }
                     Err(e) => view! { <p class="error" role="alert">{format!("Could not load the dashboard: {e}")}</p> }.into_any(),
                 }
             })}
@@ -84,11 +91,10 @@ pub fn DashboardPage() -> impl IntoView {
     .into_any()
 }
 
-/// The live part: state seeded from the first paint, the refresh control, the current tab.
+/// The live part: the refresh control and the current tab, over the page's state.
 #[component]
-fn Dashboard(first: DashboardUpdate, tab: Memo<String>, refresh: u32, level: LogLevel) -> impl IntoView {
-    let state = DashState::new(first, refresh, level);
-    poller::start(state);
+fn Dashboard(state: DashState, tab: Memo<String>) -> impl IntoView {
+    let refresh = state.refresh.get_untracked();
     let on_refresh = move |ev| match parse_refresh(&event_target_value(&ev)) {
         Ok(n) => {
             state.error.set(None);

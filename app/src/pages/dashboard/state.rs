@@ -26,9 +26,9 @@ pub struct DashState {
 }
 
 impl DashState {
-    /// State seeded from the server-rendered first paint.
-    pub fn new(first: DashboardUpdate, refresh: u32, level: LogLevel) -> Self {
-        let state = Self {
+    /// Empty state; the first paint's answer is [`apply`](Self::apply)'d when it arrives.
+    pub fn new(refresh: u32, level: LogLevel) -> Self {
+        Self {
             system: RwSignal::new(SystemInfo::default()),
             stats: RwSignal::new(StatsSnapshot::default()),
             rows: RwSignal::new(VecDeque::with_capacity(HISTORY_ROWS)),
@@ -37,9 +37,7 @@ impl DashState {
             level: RwSignal::new(level),
             refresh: RwSignal::new(refresh),
             error: RwSignal::new(None),
-        };
-        state.apply(first, level);
-        state
+        }
     }
 
     /// Merges one poll's answer. `level` is the filter the poll was made with: lines fetched
