@@ -214,11 +214,11 @@ fn main() -> anyhow::Result<()> {
         "| server CPU, same load + 10 dashboards at 1 s ({dash_s} s, {polls} polls) | {with_dashboards:.1} % of a core |"
     );
     println!("| the dashboards' share | {:.1} % of a core |", (with_dashboards - idle).max(0.0));
+    memory();
     let us = sampler_cost_us();
     println!(
         "| the 1 s sampler's own work (/proc reads + a row; snapshot excluded) | {us:.0} µs a sample = {:.3} % of a core |",
         us / 1e4
     );
-    memory();
     Ok(())
 }
