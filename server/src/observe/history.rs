@@ -91,6 +91,8 @@ pub fn row_values(
         // A metric the match does not know still gets its columns, as zeros.
         values.resize(before + m.columns.len(), 0.0);
     }
+    // Three decimals are more than a chart shows, and keep the rows' JSON short.
+    values.iter_mut().for_each(|v| *v = (*v * 1000.0).round() / 1000.0);
     values
 }
 
@@ -116,6 +118,11 @@ mod tests {
         assert_eq!(at("http.requests"), 10.0);
         assert_eq!(v[offset("http.duration").expect("in catalogue") + 1], 2.0, "mean");
         assert_eq!(at("ws.bytes"), 4000.0);
+        let odd = StatsSnapshot { throughput_per_s: 2.0 / 3.0, ..Default::default() };
+        assert_eq!(
+            row_values(&odd, &http, (0, 0, 0.0), (0, 0, 0))[offset("pipeline.throughput").expect("in")],
+            0.667
+        );
     }
 
     #[test]
