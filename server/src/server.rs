@@ -2,7 +2,7 @@
 //! hands everything to the drain (`crate::shutdown`).
 
 use crate::config::ServerConfig;
-use crate::demo::Simulator;
+use crate::demo::{Simulator, Taps};
 use crate::ingest::Ingest;
 use crate::pipeline::{Pipeline, PubSubProducer};
 use crate::pubsub::{PubSub, SubscribeConfig};
@@ -74,6 +74,7 @@ pub async fn run(
         leptos: config.leptos_options(),
         ingest,
         simulator,
+        taps: Taps::new(pubsub.clone(), shutdown.clone(), background.clone()),
         stats: stats.clone(),
         reporter,
         shutdown: shutdown.clone(),

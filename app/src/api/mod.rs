@@ -6,6 +6,7 @@
 
 mod controls;
 mod publish;
+mod pubsub;
 mod simulator;
 mod stats;
 
@@ -14,6 +15,7 @@ pub use controls::{
     get_controls, set_concurrency, set_paused, set_rate_limit,
 };
 pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
+pub use pubsub::{AddTap, BROADCAST_MAX, Broadcast, RemoveTap, add_tap, broadcast, remove_tap};
 pub use simulator::{StartSimulator, StopSimulator, start_simulator, stop_simulator};
 pub use stats::{GetStats, get_stats};
 
@@ -23,7 +25,7 @@ pub use backend::{Backend, BoxFuture, SharedBackend};
 #[cfg(feature = "ssr")]
 mod backend {
     use crate::error::AppError;
-    use crate::model::{PipelineControls, RateLimitSetting, StatsSnapshot};
+    use crate::model::{OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot};
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -50,6 +52,24 @@ mod backend {
         fn start_simulator(&self, rate_per_s: u32, invalid_pct: u8) -> Result<(), AppError>;
         /// Stops the simulated publisher.
         fn stop_simulator(&self);
+        /// Publishes `count` generated readings on `topic` (see `api::broadcast`).
+        fn broadcast(
+            &self,
+            topic: String,
+            count: u32,
+            from: Option<u64>,
+            local: bool,
+        ) -> BoxFuture<'_, Result<u64, AppError>>;
+        /// Adds a tap subscriber; returns its id.
+        fn add_tap(
+            &self,
+            pattern: String,
+            capacity: u32,
+            overflow: OverflowPolicy,
+            read_per_s: u32,
+        ) -> Result<u64, AppError>;
+        /// Removes a tap; false if there was none.
+        fn remove_tap(&self, id: u64) -> bool;
     }
 
     /// The form the backend takes in Leptos context.
