@@ -176,3 +176,20 @@ async fn taps_and_broadcasts_reach_the_pubsub_from_server_functions() {
     assert!(!s.stats().await.pubsub.subscribers.iter().any(|x| x.id.to_string() == id));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_crashing_reading_is_retried_then_failed_with_the_panic_as_reason() {
+    let mut config = ServerConfig::default();
+    if let Some(r) = config.pipeline.retry.as_mut() {
+        r.backoff = Duration::from_millis(5);
+    }
+    let s = TestServer::with_config(config).await;
+    let body = serde_json::json!([reading("crash", "humidity", 40.0), reading("ok", "humidity", 40.0)]);
+    assert_eq!(s.post_events(body.to_string()).await.0, 202);
+    let last = s.idle_stats().await;
+    assert_eq!((last.processed, last.failed), (1, 1));
+    assert_eq!(last.pipeline.retried, 2, "3 attempts in all");
+    assert!(last.failure_reasons.iter().any(|r| r.reason == "panic"), "{:?}", last.failure_reasons);
+    assert_eq!(last.pipeline.restarts, 0, "a panic in a handler kills no stage");
+    s.stop().await;
+}
