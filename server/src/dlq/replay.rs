@@ -39,7 +39,7 @@ impl DeadLetters {
         limit: usize,
     ) -> Result<Vec<DeadLetterEntry>, DlqError> {
         let Some(table) = self.letters(&self.read()?)? else { return Ok(Vec::new()) };
-        let from = after.map_or(0, |a| a.saturating_add(1));
+        let Some(from) = after.map_or(Some(0), |a| a.checked_add(1)) else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         match selection {
             Selection::All => {

@@ -25,6 +25,15 @@ pub struct DeadLetters {
     pub(crate) inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for DeadLetters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeadLetters")
+            .field("path", &self.inner.path)
+            .field("capacity", &self.inner.capacity)
+            .finish()
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) db: Database,
     pub(crate) path: PathBuf,

@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 /// Most letters one commit takes; more stay queued for the next (bounds a commit's latency).
 const MAX_LETTERS_PER_COMMIT: usize = 8_192;
 
+#[derive(Debug)]
 struct Request {
     letters: Vec<DeadLetter>,
     reply: oneshot::Sender<Result<Appended, DlqError>>,
@@ -16,7 +17,7 @@ struct Request {
 
 /// The pipeline's way in: a cheap-clone handle on the writer task. The inbox is bounded (in
 /// requests), so a slow disk slows the callers instead of buffering without bound.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct DeadLetterWriter {
     inbox: mpsc::Sender<Request>,
 }
