@@ -158,10 +158,10 @@ fn bad_paths_and_foreign_files_are_errors_naming_the_path() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("plain-file");
     std::fs::write(&file, b"this is not a database, just some text that is long enough").expect("write");
-    let under_file = DeadLetters::open(file.join("dlq.redb"), 10).err().expect("a file is in the way");
+    let under_file = DeadLetters::open(file.join("dlq.redb"), 10).expect_err("a file is in the way");
     assert!(matches!(under_file, DlqError::CreateDir { .. }), "{under_file}");
     assert!(under_file.to_string().contains("plain-file"), "{under_file}");
-    let foreign = DeadLetters::open(&file, 10).err().expect("not redb");
+    let foreign = DeadLetters::open(&file, 10).expect_err("not redb");
     assert!(matches!(foreign, DlqError::Open { .. }), "{foreign}");
     assert!(foreign.to_string().contains("plain-file"), "{foreign}");
     assert!(matches!(DeadLetters::open(dir.path().join("x"), 0), Err(DlqError::ZeroCapacity)));
