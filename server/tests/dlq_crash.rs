@@ -6,6 +6,10 @@
 //! hundred acknowledgements, SIGKILLs the child mid-stream, reopens the store and checks that
 //! every acknowledged id is there with its payload intact. Three rounds on the same file, so
 //! recovery after a kill is itself followed by more writes and another kill.
+//!
+//! A SIGKILL leaves the OS page cache alone, so this checks that commits are atomic and that an
+//! acknowledgement always follows its commit; surviving a power cut rests on redb's
+//! `Durability::Immediate` fsync. (With `Durability::None` this test fails: ids are lost.)
 
 use pulse_server::dlq::{DeadLetter, DeadLetterWriter, DeadLetters};
 use serde_json::{Value, json};

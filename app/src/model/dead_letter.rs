@@ -51,7 +51,8 @@ impl DeadLetterEntry {
 /// One page of the dead-letter queue, with the counts that say how full it is and what it lost.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetterPage {
-    /// Newest first; the next page starts after the last entry's id.
+    /// Newest first; the next page is the entries older than the last one here (the server's
+    /// `list(before: Some(last id), ..)`).
     pub entries: Vec<DeadLetterEntry>,
     /// Entries in the queue now (all pages).
     pub total: u64,
@@ -60,4 +61,33 @@ pub struct DeadLetterPage {
     pub evicted: u64,
     /// The most entries the queue keeps.
     pub capacity: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_round_trips_as_json_and_gives_its_payload_back_typed() {
+        let entry = DeadLetterEntry {
+            id: 7,
+            payload: serde_json::json!({ "value": 180 }),
+            attempts: 2,
+            failures: vec![
+                FailureRecord { kind: "range".into(), reason: "first".into(), at: 1 },
+                FailureRecord { kind: "range".into(), reason: "last".into(), at: 2 },
+            ],
+            first_failed_at: 1,
+            dead_lettered_at: 3,
+            source: Some("events".into()),
+        };
+        let text = serde_json::to_string(&entry).expect("serialize");
+        assert_eq!(serde_json::from_str::<DeadLetterEntry>(&text).expect("deserialize"), entry);
+        assert_eq!(entry.last_reason(), Some("last"));
+        #[derive(Deserialize)]
+        struct Reading {
+            value: i32,
+        }
+        assert_eq!(entry.payload_as::<Reading>().expect("typed").value, 180);
+    }
 }
