@@ -8,14 +8,17 @@
 //!    ack; peak RSS of the run (VmHWM, reset before each run).
 //! 2. Pub/sub fed: a publisher task → `PubSub` → `PubSubProducer` → the same pipeline;
 //!    2,000,000 messages published in chunks of 100, and one at a time.
-//! 3. Latency: one message published every 100 µs (10k msg/s) for 10 s from its own thread;
+//! 3. Controls' cost: the pipeline-only shape with a retry policy (the 1 % that fail are
+//!    retried twice, 1 ms back-off, before they fail for good) and partitioned by sensor
+//!    (64 keys, one processor per key at a time).
+//! 4. Latency: one message published every 100 µs (10k msg/s) for 10 s from its own thread;
 //!    publish→processed and publish→ack percentiles, and publish→ack of failed messages (the
 //!    path Broadway's reference figure measures).
 
 use hdrhistogram::Histogram;
 use pulse_server::pipeline::{
     Acknowledger, BatchInfo, GenerateProducer, Handler, Message, Pipeline, PipelineConfig, ProcessorConfig,
-    PubSubProducer,
+    PubSubProducer, RetryPolicy,
 };
 use pulse_server::pubsub::{PubSub, SubscribeConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,6 +80,10 @@ impl Handler for Validate {
     fn handle_batch(&self, batch: &mut [Message<Reading>], _info: &BatchInfo<'_>) {
         self.batched.fetch_add(batch.len() as u64, Ordering::Relaxed);
     }
+
+    fn partition_by(&self, m: &Message<Reading>) -> u64 {
+        u64::from(m.data.sensor)
+    }
 }
 
 /// Counts acks; stamps the moment the last expected one arrives; optionally records latency.
@@ -128,7 +135,12 @@ impl Acknowledger<Reading> for Counter {
 
 fn config(max_demand: usize, min_demand: usize) -> PipelineConfig {
     PipelineConfig {
-        processors: ProcessorConfig { concurrency: 2, max_demand, min_demand: Some(min_demand) },
+        processors: ProcessorConfig {
+            concurrency: 2,
+            max_demand,
+            min_demand: Some(min_demand),
+            ..ProcessorConfig::default()
+        },
         ..PipelineConfig::default()
     }
 }
@@ -158,14 +170,28 @@ fn check(counter: &Counter, n: u64) {
     assert_eq!(failed, n / 100, "1 % failed validation");
 }
 
-async fn pipeline_only(max_demand: usize, min_demand: usize) -> Run {
+async fn pipeline_only(max_demand: usize, min_demand: usize, controls: Controls) -> Run {
     reset_peak_rss();
     let counter = Counter::new(MESSAGES, false);
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let mut seq = 0u64;
     let producer = GenerateProducer::new("generator", MESSAGES, move || reading(&mut seq));
+    let mut config = config(max_demand, min_demand);
+    match controls {
+        Controls::None => {}
+        Controls::Retry => {
+            config.retry = Some(RetryPolicy {
+                max_attempts: 3,
+                backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(2),
+                jitter: 0.5,
+                max_pending: 100_000,
+            })
+        }
+        Controls::Partitioned => config.processors.partitioned = true,
+    }
     let start = Instant::now();
-    let pipeline = start_pipeline(config(max_demand, min_demand), producer, handler, counter.clone());
+    let pipeline = start_pipeline(config, producer, handler, counter.clone());
     pipeline.finished().await;
     let end = *counter.done.get().expect("all acked");
     check(&counter, MESSAGES);
@@ -177,7 +203,9 @@ async fn pubsub_fed(max_demand: usize, chunk: usize) -> Run {
     let counter = Counter::new(MESSAGES, false);
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let pubsub = PubSub::new();
-    let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536));
+    let producer =
+        PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536).named("pipeline"))
+            .expect("valid topics");
     let pipeline = start_pipeline(config(max_demand, 0), producer, handler, counter.clone());
     let start = Instant::now();
     let publisher = tokio::spawn({
@@ -261,7 +289,9 @@ async fn steady_latency(seconds: u64) -> Latency {
     let counter = Counter::new(n, true);
     let handler = Arc::new(Validate { batched: AtomicU64::new(0) });
     let pubsub = PubSub::new();
-    let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536));
+    let producer =
+        PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(65_536).named("pipeline"))
+            .expect("valid topics");
     let pipeline = start_pipeline(config(10, 0), producer, handler, counter.clone());
     let runtime = tokio::runtime::Handle::current();
     let publisher = std::thread::spawn({
@@ -306,21 +336,40 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Which run-time control a pipeline-only row turns on.
+#[derive(Clone, Copy)]
+enum Controls {
+    None,
+    /// Retry policy: the 1 % failing get 2 more attempts (1-2 ms back-off) first.
+    Retry,
+    /// Partitioned by sensor (64 keys).
+    Partitioned,
+}
+
 /// One row of the throughput table.
 #[derive(Clone, Copy)]
 enum Shape {
-    PipelineOnly { max_demand: usize, min_demand: usize },
+    PipelineOnly { max_demand: usize, min_demand: usize, controls: Controls },
     PubSubFed { max_demand: usize, chunk: usize },
 }
 
-const ROWS: [(&str, Shape); 7] = [
-    ("pipeline only, max_demand 10", Shape::PipelineOnly { max_demand: 10, min_demand: 0 }),
+const fn plain(max_demand: usize, min_demand: usize) -> Shape {
+    Shape::PipelineOnly { max_demand, min_demand, controls: Controls::None }
+}
+
+const ROWS: [(&str, Shape); 9] = [
+    ("pipeline only, max_demand 10", plain(10, 0)),
+    ("pipeline only, max_demand 10, min_demand 5 (Broadway's defaults)", plain(10, 5)),
+    ("pipeline only, max_demand 64", plain(64, 0)),
+    ("pipeline only, max_demand 256", plain(256, 0)),
     (
-        "pipeline only, max_demand 10, min_demand 5 (Broadway's defaults)",
-        Shape::PipelineOnly { max_demand: 10, min_demand: 5 },
+        "pipeline only, max_demand 10, retries (1 % retried twice)",
+        Shape::PipelineOnly { max_demand: 10, min_demand: 0, controls: Controls::Retry },
     ),
-    ("pipeline only, max_demand 64", Shape::PipelineOnly { max_demand: 64, min_demand: 0 }),
-    ("pipeline only, max_demand 256", Shape::PipelineOnly { max_demand: 256, min_demand: 0 }),
+    (
+        "pipeline only, max_demand 10, partitioned by sensor (64 keys)",
+        Shape::PipelineOnly { max_demand: 10, min_demand: 0, controls: Controls::Partitioned },
+    ),
     ("pub/sub fed, chunks of 100, max_demand 10", Shape::PubSubFed { max_demand: 10, chunk: 100 }),
     ("pub/sub fed, chunks of 100, max_demand 256", Shape::PubSubFed { max_demand: 256, chunk: 100 }),
     ("pub/sub fed, one message per publish, max_demand 10", Shape::PubSubFed { max_demand: 10, chunk: 1 }),
@@ -328,7 +377,9 @@ const ROWS: [(&str, Shape); 7] = [
 
 fn run_row(rt: &tokio::runtime::Runtime, shape: Shape) -> Run {
     match shape {
-        Shape::PipelineOnly { max_demand, min_demand } => rt.block_on(pipeline_only(max_demand, min_demand)),
+        Shape::PipelineOnly { max_demand, min_demand, controls } => {
+            rt.block_on(pipeline_only(max_demand, min_demand, controls))
+        }
         Shape::PubSubFed { max_demand, chunk } => rt.block_on(pubsub_fed(max_demand, chunk)),
     }
 }

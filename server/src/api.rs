@@ -41,9 +41,18 @@ impl ApiError {
     }
 }
 
+/// Seconds a client is told to wait when the pipeline is full: about what the pipeline needs
+/// to work through a full buffer.
+pub const RETRY_AFTER_S: u64 = 1;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(json!({ "error": self.to_string() }))).into_response()
+        let full = matches!(self, ApiError::Unavailable(IngestError::Full { .. }));
+        let mut response = (self.status(), Json(json!({ "error": self.to_string() }))).into_response();
+        if full {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_S.into());
+        }
+        response
     }
 }
 
@@ -86,13 +95,14 @@ pub fn parse_readings(body: &[u8]) -> Result<Vec<SensorReading>, ApiError> {
 }
 
 /// `POST /api/events`: 202 `{"accepted": n}`. Out-of-range values are accepted here and fail in
-/// the pipeline, with their reason.
+/// the pipeline, with their reason. When the pipeline has no room for them all, none is taken:
+/// 503 with `Retry-After`.
 pub async fn post_events(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let readings = parse_readings(&body?)?;
-    let accepted = state.ingest.publish(readings).await?;
+    let accepted = state.ingest.try_publish(readings)?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response())
 }
 
@@ -147,6 +157,15 @@ mod tests {
         assert!(matches!(&e, ApiError::Invalid(m) if m.starts_with("value")), "{e}");
         let e = err(r#"[{"sensor":"","kind":"humidity","value":5}]"#);
         assert!(matches!(&e, ApiError::Invalid(m) if m.starts_with("[0].sensor")), "{e}");
+    }
+
+    #[test]
+    fn a_full_pipeline_answers_503_with_retry_after() {
+        let r = ApiError::Unavailable(IngestError::Full { needed: 10, room: 3 }).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers().get(axum::http::header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"1"[..]));
+        let shutting = ApiError::Unavailable(IngestError::ShuttingDown).into_response();
+        assert!(shutting.headers().get(axum::http::header::RETRY_AFTER).is_none());
     }
 
     #[test]

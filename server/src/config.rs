@@ -1,7 +1,7 @@
 //! Server settings, read from the environment with defaults that run Pulse embedded on
 //! `127.0.0.1:3000` with nothing else to start.
 
-use crate::pipeline::PipelineConfig;
+use crate::pipeline::{PipelineConfig, RateLimit, RetryPolicy};
 use crate::pubsub::Overflow;
 use leptos::config::{Env, LeptosOptions};
 use std::net::SocketAddr;
@@ -27,8 +27,11 @@ pub struct ServerConfig {
     pub buffer: usize,
     /// What a full buffer does to publishers (default: block them).
     pub overflow: Overflow,
-    /// How the pipeline is shaped: `PULSE_PROCESSORS` (2), `PULSE_MAX_DEMAND` (10),
-    /// `PULSE_BATCH_SIZE` (100), `PULSE_BATCH_TIMEOUT_MS` (50).
+    /// How the pipeline is shaped: `PULSE_PROCESSORS` (2), `PULSE_MAX_PROCESSORS` (16: the
+    /// most the concurrency can be raised to at run time), `PULSE_MAX_DEMAND` (10),
+    /// `PULSE_BATCH_SIZE` (100), `PULSE_BATCH_TIMEOUT_MS` (50); retries `PULSE_RETRY_ATTEMPTS`
+    /// (3 attempts in all; 1 turns retries off), `PULSE_RETRY_BACKOFF_MS` (100, doubling, with
+    /// 50 % jitter, at most 5 s); `PULSE_RATE_LIMIT_PER_S` (none).
     pub pipeline: PipelineConfig,
     /// Worker threads of the pipeline's own runtime (`PULSE_PIPELINE_THREADS`, default 1).
     /// HTTP, WebSockets and publishers run on the main runtime; the data plane gets its own
@@ -66,7 +69,7 @@ impl Default for ServerConfig {
             topic: "events".into(),
             buffer: 65_536,
             overflow: Overflow::Block,
-            pipeline: PipelineConfig::default(),
+            pipeline: PipelineConfig { retry: Some(RetryPolicy::default()), ..PipelineConfig::default() },
             pipeline_threads: 1,
             drain_timeout: Duration::from_secs(10),
             data_dir: PathBuf::from("data"),
@@ -132,6 +135,34 @@ impl ServerConfig {
         }
         if let Some(v) = get("PULSE_PROCESSORS") {
             c.pipeline.processors.concurrency = count("PULSE_PROCESSORS", v)?;
+        }
+        if let Some(v) = get("PULSE_MAX_PROCESSORS") {
+            let max = count("PULSE_MAX_PROCESSORS", v.clone())?;
+            if max > 1024 {
+                return Err(ConfigError { name: "PULSE_MAX_PROCESSORS", value: v, why: "at most 1024" });
+            }
+            c.pipeline.processors.max_concurrency = Some(max);
+        }
+        if let Some(v) = get("PULSE_RETRY_ATTEMPTS") {
+            let attempts = count("PULSE_RETRY_ATTEMPTS", v.clone())?;
+            let attempts = u32::try_from(attempts).map_err(|_| ConfigError {
+                name: "PULSE_RETRY_ATTEMPTS",
+                value: v,
+                why: "too large",
+            })?;
+            c.pipeline.retry = (attempts > 1)
+                .then(|| RetryPolicy { max_attempts: attempts, ..c.pipeline.retry.unwrap_or_default() });
+        }
+        if let Some(v) = get("PULSE_RETRY_BACKOFF_MS") {
+            let ms = count("PULSE_RETRY_BACKOFF_MS", v.clone())? as u64;
+            if let Some(r) = c.pipeline.retry.as_mut() {
+                r.backoff = Duration::from_millis(ms);
+                r.max_backoff = r.max_backoff.max(r.backoff);
+            }
+        }
+        if let Some(v) = get("PULSE_RATE_LIMIT_PER_S") {
+            let n = count("PULSE_RATE_LIMIT_PER_S", v)? as u64;
+            c.pipeline.rate_limit = Some(RateLimit { allowed_messages: n, interval: Duration::from_secs(1) });
         }
         if let Some(v) = get("PULSE_MAX_DEMAND") {
             c.pipeline.processors.max_demand = count("PULSE_MAX_DEMAND", v)?;
@@ -219,6 +250,27 @@ mod tests {
         assert_eq!(c.pipeline.batchers[0].batch_timeout, Duration::from_millis(20));
         assert_eq!(from(&[]).expect("defaults").pipeline_threads, 1);
         assert_eq!(from(&[("PULSE_PIPELINE_THREADS", "2")]).expect("valid").pipeline_threads, 2);
+    }
+
+    #[test]
+    fn controls_come_from_the_environment() {
+        let defaults = from(&[]).expect("defaults");
+        assert_eq!(defaults.pipeline.retry.map(|r| r.max_attempts), Some(3), "retries are on by default");
+        assert_eq!(defaults.pipeline.rate_limit, None);
+        let c = from(&[
+            ("PULSE_RETRY_ATTEMPTS", "5"),
+            ("PULSE_RETRY_BACKOFF_MS", "250"),
+            ("PULSE_MAX_PROCESSORS", "8"),
+            ("PULSE_RATE_LIMIT_PER_S", "1000"),
+        ])
+        .expect("valid");
+        let retry = c.pipeline.retry.expect("on");
+        assert_eq!((retry.max_attempts, retry.backoff), (5, Duration::from_millis(250)));
+        assert_eq!(c.pipeline.processors.max_concurrency, Some(8));
+        assert_eq!(c.pipeline.rate_limit.map(|r| r.allowed_messages), Some(1000));
+        assert_eq!(from(&[("PULSE_RETRY_ATTEMPTS", "1")]).expect("valid").pipeline.retry, None);
+        assert!(from(&[("PULSE_MAX_PROCESSORS", "5000")]).is_err());
+        assert!(from(&[("PULSE_RATE_LIMIT_PER_S", "0")]).is_err());
     }
 
     #[test]

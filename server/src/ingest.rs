@@ -1,7 +1,11 @@
 //! Ingest: the one way readings enter Pulse. Counts them in the ledger, then publishes them on
 //! the pipeline's topic; whatever the pub/sub cannot deliver is counted as dropped.
+//!
+//! Two ways in: [`Ingest::try_publish`] never waits, and when the pipeline's buffer lacks room
+//! it takes nothing (HTTP answers 503 with `Retry-After`, so a client never gets 202 for an
+//! event that is then lost); [`Ingest::publish`] waits for room (dead-letter replay).
 
-use crate::pubsub::{PubSub, PubSubError};
+use crate::pubsub::{PubSub, PubSubError, Published};
 use crate::telemetry::{DropReason, Ledger};
 use app::model::SensorReading;
 use std::sync::Arc;
@@ -11,6 +15,9 @@ use std::sync::Arc;
 pub enum IngestError {
     #[error("the server is shutting down and takes no more events")]
     ShuttingDown,
+    /// The pipeline's buffer cannot take them all now; nothing was taken.
+    #[error("the pipeline is full: {needed} events need room, {room} free; retry shortly")]
+    Full { needed: usize, room: usize },
 }
 
 /// Cheap-clone handle used by the HTTP API, server functions and the demo publisher.
@@ -34,14 +41,37 @@ impl Ingest {
             return Ok(0);
         }
         self.ledger.published(n);
-        match self.pubsub.publish(&self.topic, readings).await {
+        let outcome = self.pubsub.broadcast(&self.topic, readings).await;
+        self.settle(n, outcome)
+    }
+
+    /// Publishes `readings` if the pipeline has room for all of them now, else takes none and
+    /// says so ([`IngestError::Full`]). Never waits.
+    pub fn try_publish(&self, readings: Vec<SensorReading>) -> Result<u64, IngestError> {
+        let n = readings.len() as u64;
+        if n == 0 {
+            return Ok(0);
+        }
+        self.ledger.published(n);
+        let outcome = self.pubsub.try_broadcast(&self.topic, readings);
+        self.settle(n, outcome)
+    }
+
+    /// Accounts for a publish of `n` already counted as published.
+    fn settle(&self, n: u64, outcome: Result<Published, PubSubError>) -> Result<u64, IngestError> {
+        match outcome {
             Ok(report) if report.subscribers == 0 => {
                 self.ledger.dropped(DropReason::NoSubscriber, n);
                 Ok(n)
             }
             // Losses of a dropping subscription are counted through its `lost` counter.
             Ok(_) => Ok(n),
-            Err(PubSubError::Closed) => {
+            Err(PubSubError::Full { needed, room, .. }) => {
+                self.ledger.unpublished(n);
+                Err(IngestError::Full { needed, room })
+            }
+            // The topic was validated when the pipeline subscribed to it: only `Closed` is left.
+            Err(PubSubError::Closed | PubSubError::InvalidTopic(_)) => {
                 self.ledger.unpublished(n);
                 Err(IngestError::ShuttingDown)
             }

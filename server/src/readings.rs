@@ -25,11 +25,12 @@ fn unix_ms() -> u64 {
 impl Handler for ReadingsHandler {
     type Data = SensorReading;
 
-    /// Fails readings outside their kind's range (the reason names kind, value and range);
+    /// Fails readings outside their kind's range for good (retrying cannot fix a value; the
+    /// reason names kind, value and range);
     /// stamps `at` with the processing time when the sensor sent none.
     fn handle_message(&self, message: &mut Message<SensorReading>) {
         if let Err(e) = message.data.validate() {
-            message.fail(SensorReading::failure_category(&e), e.to_string());
+            message.fail_permanently(SensorReading::failure_category(&e), e.to_string());
             return;
         }
         if message.data.at.is_none() {
@@ -71,7 +72,8 @@ mod tests {
             m.status,
             Status::Failed(Box::new(Failure {
                 kind: "pressure out of range",
-                reason: "pressure 700 out of range 800..=1100 hPa".into()
+                reason: "pressure 700 out of range 800..=1100 hPa".into(),
+                permanent: true,
             }))
         );
     }

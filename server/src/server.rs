@@ -2,6 +2,7 @@
 //! hands everything to the drain (`crate::shutdown`).
 
 use crate::config::ServerConfig;
+use crate::demo::Simulator;
 use crate::ingest::Ingest;
 use crate::pipeline::{Pipeline, PubSubProducer};
 use crate::pubsub::{PubSub, SubscribeConfig};
@@ -38,11 +39,12 @@ pub async fn run(
         &pubsub,
         &[&config.topic],
         SubscribeConfig {
+            name: "pipeline".into(),
             capacity: config.buffer,
             overflow: config.overflow,
             lost: ledger.buffer_full_counter(),
         },
-    );
+    )?;
     let mut pipeline_config = config.pipeline.clone();
     pipeline_config.observers.push(ledger.clone());
     // The data plane gets its own runtime; HTTP and WebSockets stay on this one.
@@ -62,13 +64,16 @@ pub async fn run(
             ledger.clone(),
         )?
     };
-    let stats = Stats::new(ledger.clone(), aggregates, pipeline.clone());
     let background = TaskTracker::new();
+    let ingest = Ingest::new(pubsub.clone(), ledger.clone(), &config.topic);
+    let simulator = Simulator::new(ingest.clone(), ledger.clone(), shutdown.clone(), background.clone());
+    let stats = Stats::new(ledger.clone(), aggregates, pipeline.clone(), pubsub.clone(), simulator.clone());
     let reporter_stop = CancellationToken::new();
     let reporter = Reporter::start(stats.clone(), reporter_stop.clone(), &background);
     let state = AppState {
         leptos: config.leptos_options(),
-        ingest: Ingest::new(pubsub.clone(), ledger, &config.topic),
+        ingest,
+        simulator,
         stats: stats.clone(),
         reporter,
         shutdown: shutdown.clone(),

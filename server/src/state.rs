@@ -1,5 +1,6 @@
 //! Shared state handed to every axum handler and, as context, to Leptos.
 
+use crate::demo::Simulator;
 use crate::ingest::Ingest;
 use crate::telemetry::{Reporter, Stats};
 use axum::extract::FromRef;
@@ -13,6 +14,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// The way events enter the pipeline.
     pub ingest: Ingest,
+    /// The demo's simulated publisher.
+    pub simulator: Simulator,
     /// The ledger and rates.
     pub stats: Stats,
     /// The latest serialized snapshot, for WebSockets.

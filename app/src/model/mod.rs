@@ -2,14 +2,17 @@
 //! stream carries. Both sides compile this module, so a field renamed here is renamed everywhere.
 
 mod dead_letter;
+mod demo;
 mod pipeline;
 mod pubsub;
 mod reading;
 mod stats;
 
 pub use dead_letter::{DeadLetterEntry, DeadLetterPage, FailureRecord};
+pub use demo::{SIMULATOR_MAX_RATE, SimulatorState};
 pub use pipeline::{
-    BatcherNode, Percentiles, PipelineStats, ProcessorsNode, StageRole, StageStats, Topology,
+    BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,
+    RetrySetting, StageRole, StageStats, Topology,
 };
 pub use pubsub::{OverflowPolicy, PubSubStats, SubscriberStats, TopicStats};
 pub use reading::{Kind, ReadingError, SensorReading};

@@ -15,9 +15,14 @@ pub struct Topology {
 /// The processor group.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessorsNode {
+    /// Processors running now (changeable at run time).
     pub concurrency: u32,
     pub max_demand: u32,
     pub min_demand: u32,
+    /// Most processors the concurrency can be raised to.
+    pub max_concurrency: u32,
+    /// Whether messages are partitioned by key across processors (in order per key).
+    pub partitioned: bool,
 }
 
 /// One named batcher and its batch processors.
@@ -90,4 +95,41 @@ pub struct PipelineStats {
     pub latency_window_s: u32,
     /// Stage restarts since start, all stages.
     pub restarts: u64,
+    /// Failed attempts sent back for another one since start (retry policy).
+    pub retried: u64,
+    /// Messages waiting for their retry back-off now.
+    pub retry_pending: u64,
+    /// The run-time controls as they are set now.
+    pub controls: PipelineControls,
+}
+
+/// What an operator can change while the pipeline runs, as it is now.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PipelineControls {
+    /// Intake paused: nothing leaves the producer (published messages wait in its buffer).
+    pub paused: bool,
+    pub concurrency: u32,
+    pub max_concurrency: u32,
+    /// `None`: no rate limit.
+    pub rate_limit: Option<RateLimitSetting>,
+    /// `None`: failures are final at once.
+    pub retry: Option<RetrySetting>,
+}
+
+/// At most `allowed_messages` per `interval_ms` leave the producer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimitSetting {
+    pub allowed_messages: u64,
+    pub interval_ms: u64,
+}
+
+/// The retry policy in force.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetrySetting {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    pub backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// Random share of each wait, 0..=1.
+    pub jitter: f64,
 }

@@ -1,6 +1,6 @@
 //! The stats snapshot: what `GET /api/stats` returns and what the WebSocket streams.
 
-use super::{Kind, PipelineStats, PubSubStats};
+use super::{Kind, PipelineStats, PubSubStats, SimulatorState};
 use serde::{Deserialize, Serialize};
 
 /// One consistent view of the pipeline's ledger and rates.
@@ -39,6 +39,8 @@ pub struct StatsSnapshot {
     pub pipeline: PipelineStats,
     /// The pub/sub: topics, subscribers, buffer fill and losses.
     pub pubsub: PubSubStats,
+    /// The demo's simulated publisher.
+    pub simulator: SimulatorState,
 }
 
 /// Running aggregate of one kind's processed readings.

@@ -8,14 +8,20 @@ pub const INVALID_SHARE: f64 = 0.05;
 
 /// `count` readings from sensors `s-1`..`s-64`, about [`INVALID_SHARE`] of them out of range.
 pub fn generate(count: usize, rng: &mut fastrand::Rng) -> Vec<SensorReading> {
-    (0..count).map(|_| one(rng)).collect()
+    generate_with(count, INVALID_SHARE, rng)
 }
 
-fn one(rng: &mut fastrand::Rng) -> SensorReading {
+/// `count` readings, about `invalid_share` (0.0..=1.0) of them out of range (failure
+/// injection).
+pub fn generate_with(count: usize, invalid_share: f64, rng: &mut fastrand::Rng) -> Vec<SensorReading> {
+    (0..count).map(|_| one(rng, invalid_share)).collect()
+}
+
+fn one(rng: &mut fastrand::Rng, invalid_share: f64) -> SensorReading {
     let kind = Kind::ALL[rng.usize(..Kind::ALL.len())];
     let range = kind.valid_range();
     let (lo, hi) = (*range.start(), *range.end());
-    let value = if rng.f64() < INVALID_SHARE {
+    let value = if rng.f64() < invalid_share {
         // Just outside the range, on either side.
         if rng.bool() { hi + 1.0 + rng.f64() * 50.0 } else { lo - 1.0 - rng.f64() * 50.0 }
     } else {
@@ -43,5 +49,15 @@ mod tests {
         assert!(readings.iter().all(|r| r.check_shape().is_ok()));
         let invalid = readings.iter().filter(|r| r.validate().is_err()).count();
         assert!((350..=650).contains(&invalid), "{invalid} invalid of 10,000");
+    }
+
+    #[test]
+    fn the_invalid_share_is_what_was_asked() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut invalid =
+            |share| generate_with(10_000, share, &mut rng).iter().filter(|r| r.validate().is_err()).count();
+        assert_eq!(invalid(0.0), 0);
+        assert!((4_700..=5_300).contains(&invalid(0.5)));
+        assert_eq!(invalid(1.0), 10_000);
     }
 }

@@ -4,9 +4,10 @@
 
 use super::Message;
 use super::handler::isolate;
+use super::producer_stage::RetrySink;
 use super::telemetry::{Event, LatencySample, StageId, Telemetry, latency_samples};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 /// Failure kind of messages still in the pipeline when its drain timed out.
@@ -23,9 +24,12 @@ pub trait Acknowledger<T>: Send + Sync + 'static {
 }
 
 /// The engine's side of acknowledgement: calls the user's acknowledger exactly once per
-/// message and reports the acknowledgement (with publish→ack latency) to telemetry.
+/// message and reports the acknowledgement (with publish→ack latency) to telemetry. With a
+/// retry policy, failed messages that get another attempt go back to the producer stage
+/// instead: they are acknowledged only once their last attempt is over.
 pub(crate) struct Acker<T> {
     acknowledger: Arc<dyn Acknowledger<T>>,
+    retry: OnceLock<Arc<dyn RetrySink<T>>>,
     telemetry: Telemetry,
     /// Messages failed by drop guards (their stage died or was torn down).
     guarded: AtomicU64,
@@ -35,13 +39,30 @@ pub(crate) struct Acker<T> {
 
 impl<T: Send + 'static> Acker<T> {
     pub(crate) fn new(acknowledger: Arc<dyn Acknowledger<T>>, telemetry: Telemetry) -> Arc<Self> {
-        Arc::new(Self { acknowledger, telemetry, guarded: AtomicU64::new(0), halted: AtomicBool::new(false) })
+        Arc::new(Self {
+            acknowledger,
+            retry: OnceLock::new(),
+            telemetry,
+            guarded: AtomicU64::new(0),
+            halted: AtomicBool::new(false),
+        })
+    }
+
+    /// Sends failed messages that get another attempt to `sink` from now on.
+    pub(crate) fn retry_into(&self, sink: Arc<dyn RetrySink<T>>) {
+        let _ = self.retry.set(sink);
     }
 
     /// Acknowledges `successful` and `failed`, leaving out messages already acknowledged
-    /// (they are moved to the end of their vector and marked). Every message passed in is
-    /// marked acknowledged afterwards.
-    pub(crate) fn ack(&self, stage: StageId, successful: &mut [Message<T>], failed: &mut [Message<T>]) {
+    /// (they are moved to the end of their vector and marked). Failed messages queued for a
+    /// retry are taken out of `failed`. Every message left is marked acknowledged afterwards.
+    pub(crate) fn ack(&self, stage: StageId, successful: &mut [Message<T>], failed: &mut Vec<Message<T>>) {
+        if let Some(sink) = self.retry.get().filter(|_| !failed.is_empty()) {
+            let messages = sink.offer(failed);
+            if messages > 0 {
+                self.telemetry.emit(&Event::MessagesRetried { stage, messages });
+            }
+        }
         let ok = fresh(successful);
         let bad = fresh(failed);
         if ok == 0 && bad == 0 {
@@ -126,8 +147,10 @@ impl<T: Send + 'static> InFlight<T> {
             m.fail(kind, reason.clone());
         }
         let unacked = self.messages.iter().filter(|m| !m.acked).count();
-        self.acker.guarded.fetch_add(unacked as u64, Ordering::AcqRel);
+        let before = self.messages.len();
         self.acker.ack(self.holder, &mut [], &mut self.messages);
+        let retried = before - self.messages.len();
+        self.acker.guarded.fetch_add((unacked - retried) as u64, Ordering::AcqRel);
         self.messages.clear();
     }
 }

@@ -162,6 +162,11 @@ impl<T: Send + 'static> Batcher<T> {
         }
     }
 
+    /// Called before a processor is added at run time: the drain now waits for it too.
+    pub(crate) fn processor_started(&self) {
+        self.processors_left.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Called by a processor that has finished for good; the last one lets the batcher flush.
     pub(crate) fn processor_finished(&self) {
         if self.processors_left.fetch_sub(1, Ordering::AcqRel) == 1 {

@@ -1,6 +1,8 @@
 //! The options a pipeline is built from, with their defaults and their validation in one place
 //! (Broadway validates its options from one schema that also documents them).
 
+use super::rate_limit::RateLimit;
+use super::retry::RetryPolicy;
 use super::telemetry::Observer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,12 @@ pub struct PipelineConfig {
     pub batchers: Vec<BatcherConfig>,
     /// Told every telemetry event (see `telemetry`), besides the built-in metrics.
     pub observers: Vec<Arc<dyn Observer>>,
+    /// At most this many messages leave the producer per interval (changeable at run time
+    /// with `Pipeline::update_rate_limit`). Default: none.
+    pub rate_limit: Option<RateLimit>,
+    /// Failed messages get more attempts, with back-off, before they are acknowledged as
+    /// failed. Default: none (Broadway's behaviour: a failure is final).
+    pub retry: Option<RetryPolicy>,
 }
 
 /// The processor group.
@@ -29,6 +37,12 @@ pub struct ProcessorConfig {
     /// which halves the chunk; with synchronous handling there is no demand in flight to keep
     /// topped up, so Pulse does not pay for that by default.
     pub min_demand: Option<usize>,
+    /// Most processors the concurrency can be raised to at run time
+    /// (`Pipeline::set_concurrency`). Default: 16, or `concurrency` if higher.
+    pub max_concurrency: Option<usize>,
+    /// Partition messages by `Handler::partition_by`: one key's messages are handled in order
+    /// by one processor (Broadway's `partition_by`). Needs `min_demand` 0. Default false.
+    pub partitioned: bool,
 }
 
 /// One named batcher.
@@ -50,13 +64,15 @@ impl Default for PipelineConfig {
             processors: ProcessorConfig::default(),
             batchers: vec![BatcherConfig::default()],
             observers: Vec::new(),
+            rate_limit: None,
+            retry: None,
         }
     }
 }
 
 impl Default for ProcessorConfig {
     fn default() -> Self {
-        Self { concurrency: 2, max_demand: 10, min_demand: None }
+        Self { concurrency: 2, max_demand: 10, min_demand: None, max_concurrency: None, partitioned: false }
     }
 }
 
@@ -77,6 +93,8 @@ impl std::fmt::Debug for PipelineConfig {
             .field("processors", &self.processors)
             .field("batchers", &self.batchers)
             .field("observers", &self.observers.len())
+            .field("rate_limit", &self.rate_limit)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -90,12 +108,21 @@ pub enum PipelineError {
     DrainTimeout { timeout: Duration, abandoned: u64 },
     #[error("no such stage: {0}")]
     NoSuchStage(String),
+    #[error("{0}")]
+    InvalidControl(String),
+    #[error("the pipeline is draining: it takes no more changes")]
+    Draining,
 }
 
 impl ProcessorConfig {
     /// `min_demand` with its default applied.
     pub fn min_demand(&self) -> usize {
         self.min_demand.unwrap_or(0)
+    }
+
+    /// `max_concurrency` with its default applied.
+    pub fn max_concurrency(&self) -> usize {
+        self.max_concurrency.unwrap_or(16).max(self.concurrency)
     }
 }
 
@@ -115,6 +142,27 @@ impl PipelineConfig {
                 p.min_demand(),
                 p.max_demand
             ));
+        }
+        if p.max_concurrency.is_some_and(|m| m < p.concurrency) {
+            return bad(format!(
+                "processors.max_concurrency ({}) must be at least concurrency ({})",
+                p.max_concurrency(),
+                p.concurrency
+            ));
+        }
+        if p.max_concurrency() > 1024 {
+            return bad("processors.max_concurrency must be at most 1024".into());
+        }
+        if p.partitioned && p.min_demand() > 0 {
+            return bad("a partitioned pipeline needs processors.min_demand 0: a processor \
+                        takes its partition's next chunk only once it is done with the last"
+                .into());
+        }
+        if let Some(r) = &self.rate_limit {
+            r.validate().map_err(PipelineError::InvalidConfig)?;
+        }
+        if let Some(r) = &self.retry {
+            r.validate().map_err(PipelineError::InvalidConfig)?;
         }
         for (i, b) in self.batchers.iter().enumerate() {
             let named = format!("batcher {:?}", b.name);

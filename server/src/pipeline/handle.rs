@@ -5,13 +5,14 @@ use super::ack::{Acker, SHUTDOWN_TIMEOUT};
 use super::batch_processor::BatchProcessorState;
 use super::batcher::Batcher;
 use super::config::PipelineError;
+use super::controls::Controls;
 use super::metrics::Metrics;
 use super::processor::ProcessorState;
 use super::producer::Producer;
 use super::producer_stage::ProducerStage;
 use super::supervisor::StageSlot;
 use super::telemetry::{StageId, Telemetry};
-use super::{Message, terminator};
+use super::{Message, RateLimit, RetryPolicy, terminator};
 use app::model::{Percentiles, PipelineStats, Topology};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub(crate) struct Inner {
     pub metrics: Arc<Metrics>,
     pub telemetry: Telemetry,
     pub teardown: Box<dyn Abandon>,
+    pub controls: Box<dyn Controls>,
 }
 
 impl Pipeline {
@@ -61,10 +63,53 @@ impl Pipeline {
         self.inner.tracker.is_empty()
     }
 
-    /// Every stage that runs as a task (processors, batchers, batch processors); the producer
-    /// runs inside the processors that pull from it.
+    /// Every stage that runs as a task now (processors, batchers, batch processors); the
+    /// producer runs inside the processors that pull from it.
     pub fn stages(&self) -> Vec<StageId> {
-        self.inner.slots.iter().map(|(id, _)| *id).collect()
+        self.inner.slots.iter().filter(|(_, s)| s.is_running()).map(|(id, _)| *id).collect()
+    }
+
+    /// Processors running now.
+    pub fn concurrency(&self) -> usize {
+        self.inner.controls.concurrency()
+    }
+
+    /// Changes how many processors run, up or down (within 1..=`max_concurrency`), without
+    /// restarting anything, losing or repeating a message (see `controls`). Returns the
+    /// previous concurrency.
+    pub fn set_concurrency(&self, concurrency: usize) -> Result<usize, PipelineError> {
+        self.inner.controls.set_concurrency(concurrency)
+    }
+
+    /// Stops handing messages to processors; published messages wait in the producer's
+    /// buffer (or meet its overflow policy). In-flight work finishes.
+    pub fn pause(&self) -> Result<(), PipelineError> {
+        self.inner.controls.set_paused(true)
+    }
+
+    /// Undoes [`Pipeline::pause`].
+    pub fn resume(&self) -> Result<(), PipelineError> {
+        self.inner.controls.set_paused(false)
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.inner.controls.is_paused()
+    }
+
+    /// The rate limit in force (Broadway's `get_rate_limiting`).
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.inner.controls.rate_limit()
+    }
+
+    /// Sets, changes or (with `None`) lifts the rate limit (Broadway's
+    /// `update_rate_limiting`); a new window starts at once.
+    pub fn update_rate_limit(&self, limit: Option<RateLimit>) -> Result<(), PipelineError> {
+        self.inner.controls.update_rate_limit(limit)
+    }
+
+    /// The retry policy, if any.
+    pub fn retry_policy(&self) -> Option<RetryPolicy> {
+        self.inner.controls.retry_policy()
     }
 
     /// Kills the stage's task outright, as a crash outside the handlers would: the messages it
@@ -91,7 +136,10 @@ impl Pipeline {
 
     /// Per-stage statistics and recent latency percentiles, now.
     pub fn stats(&self) -> PipelineStats {
-        self.inner.metrics.snapshot()
+        let mut stats = self.inner.metrics.snapshot();
+        stats.controls = self.inner.controls.view();
+        stats.retry_pending = self.inner.controls.retry_pending() as u64;
+        stats
     }
 
     /// All-time (publish→processed, publish→ack) latency percentiles.
@@ -139,7 +187,17 @@ impl<P: Producer> Abandon for Teardown<P> {
     fn abandon(&self) -> BoxFuture<'_, u64> {
         Box::pin(async move {
             let before = self.acker.guarded();
-            let left = self.producer.source().producer.abandon();
+            let left = {
+                let mut source = self.producer.source();
+                let mut left = source.producer.abandon();
+                if let Some(r) = source.retries.as_mut() {
+                    left.extend(r.take_all());
+                }
+                if let Some(p) = source.partitions.as_mut() {
+                    left.extend(p.take_all());
+                }
+                left
+            };
             let n = left.len() as u64;
             if n > 0 {
                 let mut failed: Vec<Message<P::Data>> = left

@@ -40,8 +40,16 @@ pub trait Handler: Send + Sync + 'static {
     fn handle_batch(&self, _batch: &mut [Message<Self::Data>], _info: &BatchInfo<'_>) {}
 
     /// Runs on failed messages just before they are acknowledged as failed (Broadway's
-    /// `handle_failed`): to log them, or to route them elsewhere. Default: nothing.
+    /// `handle_failed`): to log them, or to route them elsewhere. With a retry policy it runs
+    /// after every failed attempt ([`Message::attempt`] says which). Default: nothing.
     fn handle_failed(&self, _messages: &mut [Message<Self::Data>]) {}
+
+    /// The partition key of a message, in a pipeline configured `processors.partitioned`:
+    /// messages with equal keys are handled by one processor, in order (Broadway's
+    /// `partition_by`). A panic here puts the message in partition 0. Default: 0.
+    fn partition_by(&self, _message: &Message<Self::Data>) -> u64 {
+        0
+    }
 }
 
 /// Turns a caught panic payload into a readable reason.

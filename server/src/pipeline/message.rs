@@ -14,7 +14,14 @@ pub const DEFAULT_BATCHER: &str = "default";
 pub struct Failure {
     pub kind: &'static str,
     pub reason: String,
+    /// Retrying cannot help (invalid data): the retry policy skips it. Failures are
+    /// transient by default (a panic, a crashed stage, a downstream error).
+    pub permanent: bool,
 }
+
+/// Metadata key under which each earlier failed attempt is kept (`"kind: reason"`, oldest
+/// first), so a dead letter carries every failure reason.
+pub const PREVIOUS_FAILURE: &str = "previous failure";
 
 /// Where a message stands: still fine, or failed with its reason. The failure is boxed: it is
 /// rare, and a small message moves faster between stages.
@@ -40,6 +47,16 @@ impl Metadata {
     /// The value stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.as_ref()?.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value stored under `key` with [`Metadata::push`], in order.
+    pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().flat_map(|e| e.iter()).filter(move |(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Adds `value` under `key`, keeping earlier values (a history).
+    pub fn push(&mut self, key: &'static str, value: impl Into<String>) {
+        self.0.get_or_insert_with(Box::default).push((key, value.into()));
     }
 
     /// Stores `value` under `key`, replacing an earlier value.
@@ -74,6 +91,8 @@ pub struct Message<T> {
     pub(crate) ack_now: bool,
     /// Already acknowledged: later stages must not acknowledge it again.
     pub(crate) acked: bool,
+    /// Failed attempts before this one (0 on the first); retries count up.
+    pub(crate) retries: u16,
 }
 
 impl<T> Message<T> {
@@ -88,6 +107,7 @@ impl<T> Message<T> {
             published_at,
             ack_now: false,
             acked: false,
+            retries: 0,
         }
     }
 
@@ -100,7 +120,30 @@ impl<T> Message<T> {
 
     /// In-place form of [`Message::failed`], for handlers that get `&mut Message`.
     pub fn fail(&mut self, kind: &'static str, reason: impl Into<String>) {
-        self.status = Status::Failed(Box::new(Failure { kind, reason: reason.into() }));
+        self.status = Status::Failed(Box::new(Failure { kind, reason: reason.into(), permanent: false }));
+    }
+
+    /// Marks the message failed for good: the retry policy (if any) does not retry it.
+    pub fn fail_permanently(&mut self, kind: &'static str, reason: impl Into<String>) {
+        self.status = Status::Failed(Box::new(Failure { kind, reason: reason.into(), permanent: true }));
+    }
+
+    /// Which attempt this is: 1 the first time, 2 on the first retry, ...
+    pub fn attempt(&self) -> u32 {
+        u32::from(self.retries) + 1
+    }
+
+    /// Readies a failed message for another attempt: its failure joins the history in its
+    /// metadata ([`PREVIOUS_FAILURE`]), its status and routing start afresh.
+    pub(crate) fn reset_for_retry(&mut self) {
+        if let Status::Failed(f) = std::mem::take(&mut self.status) {
+            self.metadata.push(PREVIOUS_FAILURE, format!("{}: {}", f.kind, f.reason));
+        }
+        self.retries = self.retries.saturating_add(1);
+        self.batcher = DEFAULT_BATCHER;
+        self.batch_key = Cow::Borrowed(DEFAULT_BATCHER);
+        self.ack_now = false;
+        self.acked = false;
     }
 
     /// Routes the message to the batcher named `batcher` (it must exist in the pipeline's
@@ -158,7 +201,10 @@ mod tests {
     fn failed_sets_kind_and_reason() {
         let m = Message::new(1, Instant::now()).failed("invalid", "too big");
         assert!(!m.is_ok());
-        assert_eq!(m.failure(), Some(&Failure { kind: "invalid", reason: "too big".into() }));
+        assert_eq!(
+            m.failure(),
+            Some(&Failure { kind: "invalid", reason: "too big".into(), permanent: false })
+        );
         assert!(std::mem::size_of::<Message<()>>() <= 80, "messages stay small: they move between stages");
     }
 
@@ -175,5 +221,20 @@ mod tests {
         md.insert("topic", "sensors.a");
         assert_eq!(md.get("topic"), Some("sensors.a"));
         assert_eq!(md.get("id"), None);
+        md.push("seen", "a");
+        md.push("seen", "b");
+        assert_eq!(md.get_all("seen").collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_retry_keeps_the_failure_in_the_history_and_starts_afresh() {
+        let mut m = Message::new(1, Instant::now()).put_batcher("slow").put_batch_key("k");
+        m.fail("panic", "boom");
+        m.reset_for_retry();
+        assert!(m.is_ok());
+        assert_eq!((m.attempt(), m.batcher, m.batch_key.as_ref()), (2, DEFAULT_BATCHER, DEFAULT_BATCHER));
+        assert_eq!(m.metadata.get_all(PREVIOUS_FAILURE).collect::<Vec<_>>(), ["panic: boom"]);
+        m.fail_permanently("invalid", "no");
+        assert!(m.failure().is_some_and(|f| f.permanent));
     }
 }

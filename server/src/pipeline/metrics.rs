@@ -117,7 +117,12 @@ struct Window {
 
 /// The pipeline's built-in metrics.
 pub(crate) struct Metrics {
+    /// Processor slots (the most processors the pipeline may run).
     processors: usize,
+    /// Processors running now (changes at run time); only these are listed.
+    concurrency: std::sync::atomic::AtomicUsize,
+    /// Messages queued for a retry since start.
+    retried: AtomicU64,
     /// Slot of each batcher's first batch processor.
     batch_processor_base: Vec<usize>,
     stages: Box<[StageCounters]>,
@@ -130,7 +135,7 @@ pub(crate) struct Metrics {
 impl Metrics {
     /// Counters for `topology`; `keys` are the batchers' recent-key lists.
     pub(crate) fn new(topology: Topology, backlog: Option<Gauge>, keys: Vec<KeysProbe>) -> Self {
-        let p = topology.processors.concurrency as usize;
+        let p = topology.processors.max_concurrency.max(topology.processors.concurrency) as usize;
         let mut stages = vec![StageCounters::new("producer".into(), StageRole::Producer, 0)];
         for i in 0..p {
             let b = topology.batchers.len();
@@ -157,6 +162,8 @@ impl Metrics {
         };
         Self {
             processors: p,
+            concurrency: std::sync::atomic::AtomicUsize::new(topology.processors.concurrency as usize),
+            retried: AtomicU64::new(0),
             batch_processor_base,
             stages: stages.into_boxed_slice(),
             backlog,
@@ -223,7 +230,11 @@ impl Metrics {
             Event::StageRestarted { stage, restarts, .. } => {
                 self.stage(stage).restarts.store(restarts, Ordering::Relaxed);
             }
+            Event::MessagesRetried { messages, .. } => C::add(&self.retried, messages),
+            Event::ConcurrencyChanged { to, .. } => self.concurrency.store(to, Ordering::Relaxed),
             Event::TopologyStarted { .. }
+            | Event::PauseChanged { .. }
+            | Event::RateLimitChanged { .. }
             | Event::ProcessorStarted { .. }
             | Event::MessageCrashed { .. }
             | Event::BatchCrashed { .. }
@@ -277,6 +288,7 @@ impl Metrics {
         let pulled: u64 =
             self.stages[1..=self.processors].iter().map(|p| p.received.load(Ordering::Relaxed)).sum();
         let processors = &self.stages[1..=self.processors];
+        let running = self.concurrency.load(Ordering::Relaxed);
         for (slot, c) in self.stages.iter().enumerate() {
             {
                 let mut h = lock(&c.hists);
@@ -312,6 +324,9 @@ impl Metrics {
             } else {
                 (0.0, 0.0)
             };
+            if c.role == StageRole::Processor && slot > running {
+                continue; // a processor slot not in use (its counts still add up above)
+            }
             stages.push(StageStats {
                 name: c.name.clone(),
                 role: c.role,
@@ -332,6 +347,8 @@ impl Metrics {
             processed_latency: percentiles(&w.processed.recent()),
             ack_latency: percentiles(&w.acked.recent()),
             latency_window_s: now.duration_since(w.rotated).as_secs() as u32 + WINDOW.as_secs() as u32,
+            retried: self.retried.load(Ordering::Relaxed),
+            ..PipelineStats::default()
         }
     }
 
@@ -349,6 +366,7 @@ impl Metrics {
     /// The topology as built (batch keys as last seen).
     pub(crate) fn topology(&self) -> Topology {
         let mut topology = self.topology.clone();
+        topology.processors.concurrency = self.concurrency.load(Ordering::Relaxed) as u32;
         for (node, keys) in topology.batchers.iter_mut().zip(&self.keys) {
             node.keys = keys();
         }

@@ -12,7 +12,7 @@ use super::ack::{Acker, InFlight};
 use super::batcher::{self, Batcher};
 use super::handler::isolate;
 use super::producer::Producer;
-use super::producer_stage::ProducerStage;
+use super::producer_stage::{ProducerStage, Pulled};
 use super::telemetry::{Event, LatencySample, StageId, latency_samples};
 use super::{Handler, Message};
 use std::sync::Arc;
@@ -68,9 +68,14 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
         let held = s.held.messages.len();
         if held <= s.min_demand {
             let want = s.max_demand - held;
-            let pulled = if held == 0 { producer.pull(want).await } else { producer.try_pull(want) };
+            let me = s.route.index;
+            let pulled = if held == 0 {
+                producer.pull(me, want).await
+            } else {
+                producer.try_pull(me, want).map_or(Pulled::Retire, Pulled::Messages)
+            };
             match pulled {
-                Some(messages) => {
+                Pulled::Messages(messages) => {
                     let n = messages.len();
                     acker
                         .telemetry()
@@ -81,8 +86,15 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
                         s.held.messages.extend(messages);
                     }
                 }
-                None if held == 0 => break,
-                None => {}
+                Pulled::Finished if held == 0 => break,
+                // Asked to retire, and nothing held: leave, unless the retirement was called off
+                // meanwhile (the concurrency went up again).
+                Pulled::Retire if held == 0 => {
+                    if producer.roster.confirm_retire(me) {
+                        break;
+                    }
+                }
+                Pulled::Finished | Pulled::Retire => {}
             }
         }
         // Handle at most `max_demand - min_demand`; keep the rest for the next round.
@@ -95,7 +107,7 @@ pub(crate) async fn run<P: Producer, H: Handler<Data = P::Data>>(
         s.held.messages.append(&mut s.waiting);
         batcher::send(&mut s.outbox, &acker).await;
     }
-    for b in s.route.batchers.drain(..) {
+    for b in &s.route.batchers {
         b.processor_finished();
     }
 }
@@ -132,7 +144,7 @@ fn handle<H: Handler>(
         }
         // Failed messages are acknowledged below, with the chunk's, after `handle_failed`.
         if m.ack_now && !m.acked && m.is_ok() {
-            acker.ack(me, std::slice::from_mut(m), &mut []);
+            acker.ack(me, std::slice::from_mut(m), &mut Vec::new());
         }
         failed += usize::from(!m.is_ok());
     }
@@ -167,7 +179,7 @@ fn file<T: Send + 'static>(
 ) {
     let Some(first) = messages.first().map(|m| m.batcher) else { return };
     if route.names.is_empty() {
-        acker.ack(StageId::Processor(route.index), messages, &mut []);
+        acker.ack(StageId::Processor(route.index), messages, &mut Vec::new());
         messages.clear();
         return;
     }

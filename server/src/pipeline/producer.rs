@@ -7,7 +7,7 @@
 //! - `testing::TestProducer`: fed by a test, message by message.
 
 use super::Message;
-use crate::pubsub::{PubSub, SubscribeConfig, Subscription};
+use crate::pubsub::{PubSub, PubSubError, SubscribeConfig, Subscription};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -60,13 +60,18 @@ pub struct PubSubProducer<T> {
 }
 
 impl<T: Clone + Send + 'static> PubSubProducer<T> {
-    /// Subscribes to every topic in `topics` with one shared, bounded buffer.
-    pub fn subscribe(pubsub: &PubSub<T>, topics: &[&str], config: SubscribeConfig) -> Self {
-        Self {
-            subscription: pubsub.subscribe_many(topics, config),
+    /// Subscribes to every topic or pattern in `topics` with one shared, bounded buffer;
+    /// refused if one is invalid.
+    pub fn subscribe(
+        pubsub: &PubSub<T>,
+        topics: &[&str],
+        config: SubscribeConfig,
+    ) -> Result<Self, PubSubError> {
+        Ok(Self {
+            subscription: pubsub.subscribe_many(topics, config)?,
             buffer: VecDeque::new(),
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
-        }
+        })
     }
 }
 

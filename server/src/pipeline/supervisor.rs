@@ -36,6 +36,11 @@ impl StageSlot {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
     }
 
+    /// Whether a task runs for this stage now.
+    pub(crate) fn is_running(&self) -> bool {
+        self.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|h| !h.is_finished())
+    }
+
     /// Aborts the stage's current task (the supervisor restarts it). False if none runs.
     pub(crate) fn kill(&self) -> bool {
         let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
@@ -108,7 +113,7 @@ mod tests {
     fn telemetry() -> Telemetry {
         let topology = Topology {
             producer: "test".into(),
-            processors: ProcessorsNode { concurrency: 1, max_demand: 10, min_demand: 0 },
+            processors: ProcessorsNode { concurrency: 1, max_demand: 10, ..Default::default() },
             batchers: Vec::new(),
         };
         Telemetry { metrics: Arc::new(Metrics::new(topology, None, Vec::new())), observers: Arc::new([]) }

@@ -20,6 +20,10 @@
 //! | `BatchStopped` | ... and is done | duration, successful, failed |
 //! | `BatchCrashed` | `handle_batch` panicked (the exception) | reason, size |
 //! | `MessagesAcked` | the acknowledger was called | stage, successful, failed, publish→ack latency |
+//! | `MessagesRetried` | failed messages went back for another attempt (retry policy) instead of being acknowledged | stage, messages |
+//! | `ConcurrencyChanged` | processor concurrency was changed at run time | from, to |
+//! | `PauseChanged` | intake was paused or resumed | paused |
+//! | `RateLimitChanged` | the rate limit was set, changed or lifted | allowed messages per interval, or none |
 //! | `StageRestarted` | a stage task died (panic outside a handler, or killed) and was restarted | stage, reason, restarts so far |
 //! | `DrainStarted` / `DrainFinished` | graceful shutdown began / ended | duration, messages abandoned at the timeout |
 //!
@@ -140,6 +144,20 @@ pub enum Event<'a> {
         successful: usize,
         failed: usize,
         latency: &'a [LatencySample],
+    },
+    MessagesRetried {
+        stage: StageId,
+        messages: usize,
+    },
+    ConcurrencyChanged {
+        from: usize,
+        to: usize,
+    },
+    PauseChanged {
+        paused: bool,
+    },
+    RateLimitChanged {
+        limit: Option<super::RateLimit>,
     },
     StageRestarted {
         stage: StageId,

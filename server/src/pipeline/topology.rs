@@ -11,17 +11,22 @@ use super::ack::{Acker, InFlight};
 use super::batch_processor::{self, BatchProcessorState};
 use super::batcher::{self, Batcher};
 use super::config::{PipelineConfig, PipelineError};
+use super::controls::{Controller, StartProcessor};
 use super::handle::{Inner, Pipeline, Teardown};
+use super::handler::isolate;
 use super::metrics::{KeysProbe, Metrics};
+use super::partition::{KeyFn, Partitions};
 use super::processor::{self, ProcessorState, Route};
 use super::producer::Producer;
-use super::producer_stage::ProducerStage;
+use super::producer_stage::{Gates, ProducerStage};
+use super::rate_limit::RateLimiter;
+use super::retry::RetryQueue;
 use super::supervisor::{StageSlot, supervise};
 use super::telemetry::{Event, StageId, Telemetry};
 use super::{Acknowledger, Handler};
 use app::model::{BatcherNode, ProcessorsNode, Topology};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -45,12 +50,15 @@ impl Pipeline {
     {
         config.validate()?;
         let pc = config.processors;
+        let slots = pc.max_concurrency();
         let topology = Topology {
             producer: producer.describe(),
             processors: ProcessorsNode {
                 concurrency: pc.concurrency as u32,
                 max_demand: pc.max_demand as u32,
                 min_demand: pc.min_demand() as u32,
+                max_concurrency: slots as u32,
+                partitioned: pc.partitioned,
             },
             batchers: config
                 .batchers
@@ -77,13 +85,8 @@ impl Pipeline {
                 batch_processors
                     .push((StageId::BatchProcessor { batcher: b, index }, Arc::new(Mutex::new(state))));
             }
-            batchers.push(Arc::new(Batcher::new(
-                b,
-                bc.batch_size,
-                bc.batch_timeout,
-                pc.concurrency,
-                to_processors,
-            )));
+            // Counts the processors started below; more are counted as they are added.
+            batchers.push(Arc::new(Batcher::new(b, bc.batch_size, bc.batch_timeout, 0, to_processors)));
         }
         let keys = batchers
             .iter()
@@ -98,9 +101,27 @@ impl Pipeline {
 
         let drain = CancellationToken::new();
         let draining = Arc::new(AtomicBool::new(false));
-        let producer = Arc::new(ProducerStage::new(producer, drain.clone(), draining.clone()));
+        let partitions = pc.partitioned.then(|| {
+            let handler = handler.clone();
+            let key: KeyFn<H::Data> = Arc::new(move |m| {
+                let mut key = 0;
+                let _ = isolate(|| key = handler.partition_by(m));
+                key
+            });
+            Partitions::new(key, slots, pc.concurrency, pc.max_demand * 2)
+        });
+        let controls = Gates {
+            limiter: RateLimiter::new(config.rate_limit),
+            retries: config.retry.map(RetryQueue::new),
+            partitions,
+        };
+        let producer =
+            Arc::new(ProducerStage::new(producer, drain.clone(), draining.clone(), slots, controls));
+        if config.retry.is_some() {
+            acker.retry_into(producer.clone());
+        }
         let mut processors = Vec::new();
-        for index in 0..pc.concurrency {
+        for index in 0..slots {
             processors.push(Arc::new(Mutex::new(ProcessorState {
                 held: InFlight::new(Vec::new(), acker.clone(), StageId::Processor(index)),
                 max_demand: pc.max_demand,
@@ -115,10 +136,49 @@ impl Pipeline {
             })));
         }
 
-        // Start every stage under supervision.
+        // Start every stage under supervision. Processor slots all exist; the first
+        // `concurrency` get a task now, the others when the concurrency is raised.
         let tracker = TaskTracker::new();
         let halt = CancellationToken::new();
-        let mut slots = Vec::new();
+        let processor_slots: Vec<(StageId, Arc<StageSlot>)> =
+            (0..slots).map(|i| (StageId::Processor(i), Arc::new(StageSlot::default()))).collect();
+        let start_processor: StartProcessor = {
+            let (tracker, halt, telemetry, runtime) =
+                (tracker.clone(), halt.clone(), telemetry.clone(), tokio::runtime::Handle::current());
+            let (processors, producer, handler, acker, processor_slots) = (
+                processors.clone(),
+                producer.clone(),
+                handler.clone(),
+                acker.clone(),
+                processor_slots.clone(),
+            );
+            Box::new(move |i: usize| {
+                let (stage, slot) = processor_slots[i].clone();
+                let (state, producer, handler, acker) =
+                    (processors[i].clone(), producer.clone(), handler.clone(), acker.clone());
+                // Called from any runtime (a server function): the task runs on the pipeline's.
+                let _on = runtime.enter();
+                supervise(&tracker, stage, slot, telemetry.clone(), halt.clone(), move || {
+                    processor::run(state.clone(), producer.clone(), handler.clone(), acker.clone())
+                });
+            })
+        };
+        let controller = Controller {
+            producer: producer.clone(),
+            batchers: batchers.clone(),
+            start_processor,
+            telemetry: telemetry.clone(),
+            desired: AtomicUsize::new(pc.concurrency),
+            max: slots,
+            partitioned: pc.partitioned,
+        };
+        for b in &batchers {
+            for _ in 0..pc.concurrency {
+                b.processor_started();
+            }
+        }
+        controller.start(pc.concurrency);
+        let mut slots = processor_slots;
         let mut start =
             |stage: StageId,
              body: Box<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>| {
@@ -126,16 +186,6 @@ impl Pipeline {
                 slots.push((stage, slot.clone()));
                 supervise(&tracker, stage, slot, telemetry.clone(), halt.clone(), body);
             };
-        for (i, state) in processors.iter().enumerate() {
-            let (state, producer, handler, acker) =
-                (state.clone(), producer.clone(), handler.clone(), acker.clone());
-            start(
-                StageId::Processor(i),
-                Box::new(move || {
-                    Box::pin(processor::run(state.clone(), producer.clone(), handler.clone(), acker.clone()))
-                }),
-            );
-        }
         for (b, state) in batchers.iter().enumerate() {
             let (state, acker) = (state.clone(), acker.clone());
             start(
@@ -166,6 +216,7 @@ impl Pipeline {
                 metrics,
                 telemetry,
                 teardown: Box::new(teardown),
+                controls: Box::new(controller),
             }),
         })
     }

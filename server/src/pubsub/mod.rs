@@ -1,57 +1,113 @@
-//! The topic hub: an in-process publish/subscribe bus, the Rust counterpart of Phoenix.PubSub.
+//! The topic hub: an in-process publish/subscribe bus with Phoenix.PubSub's surface
+//! (`subscribe`, `unsubscribe`, `broadcast`, `broadcast_from`, `local_broadcast`) and bounded,
+//! observable subscribers.
 //!
-//! A [`PubSub`] maps topic names to subscribers. Publishing hands a chunk of messages to every
-//! subscriber of the topic. Each subscriber has a buffer bounded in *messages* (not chunks) and
-//! an [`Overflow`] policy saying what happens when it is full:
-//! - [`Overflow::Block`]: the publisher waits for room (back-pressure reaches the publisher);
-//! - [`Overflow::DropNewest`]: what does not fit is dropped, and every dropped message is
-//!   counted on the subscription's `lost` counter. Nothing is lost silently.
+//! # Layout
+//! - `hub.rs`: the [`PubSub`] handle and every operation; the broadcast scopes (cluster or
+//!   local) differ in one function, ready for nodes sharing work through Redis.
+//! - `topic.rs`: topic names and NATS-style patterns: `*` is one segment, `>` (last) one or
+//!   more (`sensors.*`, `sensors.>`).
+//! - `registry.rs`: subscribers by id, each topic's resolved subscriber list (cached,
+//!   copy-on-write: a publish clones one `Arc`), bounded per-topic counters, [`PubSub::stats`].
+//! - `buffer.rs`: one subscriber's buffer, bounded in messages, with its [`Overflow`] policy.
+//! - `subscription.rs`: the receiving end, [`Subscription`], and [`Delivery`].
 //!
-//! Chunks travel whole: one channel hand-off per publish, not per message (see
+//! # Buffers and losses
+//! Each subscriber's buffer holds at most `capacity` messages, whatever the publishers do.
+//! When it is full, its [`Overflow`] policy decides: [`Overflow::Block`] makes the publisher wait
+//! ([`PubSub::try_broadcast`] fails instead, all-or-nothing), [`Overflow::DropNewest`] drops what
+//! does not fit, [`Overflow::DropOldest`] drops the oldest buffered messages to make room. Every
+//! lost message is counted, per subscriber and on the subscription's `lost` counter; nothing
+//! is lost silently. Chunks travel whole: one hand-off per publish, not per message (see
 //! `shared/PERFORMANCE.md`: per-message hand-off costs ~110 ns, a chunk amortises it).
 
+mod buffer;
+mod hub;
+mod registry;
 mod subscription;
+mod topic;
 
+pub use hub::PubSub;
+pub use registry::OTHER;
 pub use subscription::{Delivery, Subscription};
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use subscription::Subscriber;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 /// What a subscriber's full buffer does to new messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overflow {
     /// Wait for room: no message is lost, the publisher slows down.
     Block,
-    /// Drop what does not fit and count it on the subscription's `lost` counter.
+    /// Drop what does not fit and count it as lost: the buffer keeps the oldest messages.
     DropNewest,
+    /// Drop the oldest buffered messages (counted as lost) to make room: the buffer keeps the
+    /// newest, for subscribers that want the latest state rather than every message.
+    DropOldest,
 }
 
 /// How to subscribe.
 #[derive(Clone, Debug)]
 pub struct SubscribeConfig {
-    /// Buffer size in messages; a publish larger than this is delivered in several chunks.
+    /// Who subscribes, as shown in the stats (e.g. `pipeline`).
+    pub name: String,
+    /// Buffer size in messages (at least 1); a publish larger than this reaches a `Block`
+    /// subscriber in several chunks.
     pub capacity: usize,
     /// What happens when the buffer is full.
     pub overflow: Overflow,
-    /// Where lost messages are counted (shared so the owner can report them).
+    /// Where lost messages are counted as well (shared so the owner can report them, e.g. the
+    /// ledger's "pipeline buffer full").
     pub lost: Arc<AtomicU64>,
 }
 
 impl SubscribeConfig {
-    /// A blocking subscription with a buffer of `capacity` messages.
+    /// A blocking subscription named `subscriber` with a buffer of `capacity` messages.
     pub fn blocking(capacity: usize) -> Self {
-        Self { capacity, overflow: Overflow::Block, lost: Arc::default() }
+        Self { name: "subscriber".into(), capacity, overflow: Overflow::Block, lost: Arc::default() }
+    }
+
+    /// A subscription of `capacity` messages under `overflow`.
+    pub fn with_overflow(capacity: usize, overflow: Overflow) -> Self {
+        Self { overflow, ..Self::blocking(capacity) }
+    }
+
+    /// The same, shown as `name` in the stats.
+    pub fn named(self, name: impl Into<String>) -> Self {
+        Self { name: name.into(), ..self }
     }
 }
 
-/// Why a publish was refused.
+/// A subscriber's identity, stable for its life: what `unsubscribe` and `broadcast_from` take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SubscriberId(u64);
+
+impl SubscriberId {
+    /// The number shown in the stats.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// Why a publish or subscribe was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PubSubError {
     /// The hub is closed (the server is shutting down): nothing was delivered.
     #[error("pub/sub is closed")]
     Closed,
+    /// The topic or pattern is malformed, or a pattern was given where a topic is needed.
+    #[error("invalid topic: {0}")]
+    InvalidTopic(String),
+    /// `try_broadcast` only: a blocking subscriber lacks room, so nobody received anything.
+    #[error("subscriber buffer full on {topic:?}: {needed} messages need room, {room} free")]
+    Full {
+        /// The topic published on.
+        topic: String,
+        /// Messages in the refused publish.
+        needed: usize,
+        /// Room the fullest blocking subscriber had.
+        room: usize,
+    },
 }
 
 /// What one publish did.
@@ -59,115 +115,8 @@ pub enum PubSubError {
 pub struct Published {
     /// Subscribers that received at least part of it.
     pub subscribers: usize,
-    /// Messages dropped across subscribers (`DropNewest` buffers that were full).
+    /// Messages lost across subscribers (dropping policies, or a receiver that closed).
     pub dropped: u64,
-}
-
-/// Cheap-clone handle to the hub.
-#[derive(Clone)]
-pub struct PubSub<T> {
-    shared: Arc<Shared<T>>,
-}
-
-/// Subscriber lists are copy-on-write: a publish clones one `Arc`, not every subscriber.
-type Subscribers<T> = Arc<[Subscriber<T>]>;
-
-struct Shared<T> {
-    topics: RwLock<HashMap<String, Subscribers<T>>>,
-    closed: AtomicBool,
-}
-
-impl<T: Clone + Send + 'static> Default for PubSub<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T: Clone + Send + 'static> PubSub<T> {
-    /// An empty hub.
-    pub fn new() -> Self {
-        Self { shared: Arc::new(Shared { topics: RwLock::default(), closed: AtomicBool::new(false) }) }
-    }
-
-    /// Subscribes to `topic`. Dropping the [`Subscription`] unsubscribes.
-    pub fn subscribe(&self, topic: &str, config: SubscribeConfig) -> Subscription<T> {
-        self.subscribe_many(&[topic], config)
-    }
-
-    /// Subscribes to every topic in `topics` with one buffer: messages of all of them arrive
-    /// on the one [`Subscription`], in the order they were published.
-    pub fn subscribe_many(&self, topics: &[&str], config: SubscribeConfig) -> Subscription<T> {
-        let (subscriber, subscription) = subscription::pair(config);
-        if self.shared.closed.load(Ordering::Acquire) {
-            return subscription; // drop the subscriber: the subscription ends at once
-        }
-        let mut all = self.write_topics();
-        for topic in topics {
-            let list = all.entry((*topic).to_owned()).or_insert_with(|| Arc::from([]));
-            *list = list.iter().cloned().chain([subscriber.clone()]).collect();
-        }
-        subscription
-    }
-
-    /// Publishes `items` on `topic` to every subscriber, each under its overflow policy.
-    /// The last subscriber receives the items themselves; the others receive clones.
-    pub async fn publish(&self, topic: &str, items: Vec<T>) -> Result<Published, PubSubError> {
-        if self.shared.closed.load(Ordering::Acquire) {
-            return Err(PubSubError::Closed);
-        }
-        // Take the subscriber list (one `Arc`) so no lock is held while a blocking send waits.
-        let subscribers: Option<Subscribers<T>> = {
-            let topics = self.shared.topics.read().unwrap_or_else(|e| e.into_inner());
-            topics.get(topic).cloned()
-        };
-        let mut report = Published::default();
-        let Some(subscribers) = subscribers else { return Ok(report) };
-        let open = subscribers.iter().filter(|s| s.is_open()).count();
-        if open < subscribers.len() {
-            self.prune(topic);
-        }
-        let mut left = open;
-        let mut items = Some(items);
-        for s in subscribers.iter().filter(|s| s.is_open()) {
-            left -= 1;
-            // The last subscriber receives the items themselves; the others receive clones.
-            let mine =
-                if left == 0 { items.take().unwrap_or_default() } else { items.clone().unwrap_or_default() };
-            report.dropped += s.deliver(mine).await;
-        }
-        report.subscribers = open;
-        Ok(report)
-    }
-
-    /// Number of live subscribers of `topic`.
-    pub fn subscriber_count(&self, topic: &str) -> usize {
-        let topics = self.shared.topics.read().unwrap_or_else(|e| e.into_inner());
-        topics.get(topic).map_or(0, |s| s.iter().filter(|s| s.is_open()).count())
-    }
-
-    /// Refuses every later publish and closes all subscriptions: subscribers still receive what
-    /// is already buffered, then see the end of their stream. First step of the drain order.
-    pub fn close(&self) {
-        self.shared.closed.store(true, Ordering::Release);
-        self.write_topics().clear();
-    }
-
-    fn write_topics(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Subscribers<T>>> {
-        self.shared.topics.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Forgets the topic's subscribers whose subscription was dropped.
-    fn prune(&self, topic: &str) {
-        let mut topics = self.write_topics();
-        if let Some(list) = topics.get_mut(topic) {
-            let open: Subscribers<T> = list.iter().filter(|s| s.is_open()).cloned().collect();
-            if open.is_empty() {
-                topics.remove(topic);
-            } else {
-                *list = open;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

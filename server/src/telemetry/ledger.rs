@@ -15,6 +15,8 @@ pub enum DropReason {
     NoSubscriber,
     /// The pipeline's subscription buffer was full under a dropping overflow policy.
     BufferFull,
+    /// The pipeline was full and the (simulated) publisher could not wait: its excess.
+    Overloaded,
 }
 
 impl DropReason {
@@ -22,6 +24,7 @@ impl DropReason {
         match self {
             DropReason::NoSubscriber => "no subscriber on the topic",
             DropReason::BufferFull => "pipeline buffer full",
+            DropReason::Overloaded => "pipeline full: publisher's excess",
         }
     }
 }
@@ -34,6 +37,7 @@ pub struct Ledger {
     failed: AtomicU64,
     batches: AtomicU64,
     dropped_no_subscriber: AtomicU64,
+    dropped_overloaded: AtomicU64,
     /// Shared with the pipeline's subscription, which counts what it loses.
     dropped_buffer_full: Arc<AtomicU64>,
     failure_kinds: Mutex<HashMap<&'static str, u64>>,
@@ -57,6 +61,7 @@ impl Ledger {
         match reason {
             DropReason::NoSubscriber => self.dropped_no_subscriber.fetch_add(n, Ordering::AcqRel),
             DropReason::BufferFull => self.dropped_buffer_full.fetch_add(n, Ordering::AcqRel),
+            DropReason::Overloaded => self.dropped_overloaded.fetch_add(n, Ordering::AcqRel),
         };
     }
 
@@ -83,7 +88,8 @@ impl Ledger {
         s.failed = self.failed.load(Ordering::Acquire);
         let no_sub = self.dropped_no_subscriber.load(Ordering::Acquire);
         let full = self.dropped_buffer_full.load(Ordering::Acquire);
-        s.dropped = no_sub + full;
+        let overloaded = self.dropped_overloaded.load(Ordering::Acquire);
+        s.dropped = no_sub + full + overloaded;
         s.batches = self.batches.load(Ordering::Relaxed);
         s.published = self.published.load(Ordering::Acquire);
         s.in_flight = s.published.saturating_sub(s.processed + s.failed + s.dropped);
@@ -91,9 +97,13 @@ impl Ledger {
         s.failure_reasons = sorted(kinds.iter().map(|(k, n)| (*k, *n)));
         drop(kinds);
         s.drop_reasons = sorted(
-            [(DropReason::NoSubscriber.label(), no_sub), (DropReason::BufferFull.label(), full)]
-                .into_iter()
-                .filter(|(_, n)| *n > 0),
+            [
+                (DropReason::NoSubscriber.label(), no_sub),
+                (DropReason::BufferFull.label(), full),
+                (DropReason::Overloaded.label(), overloaded),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0),
         );
     }
 }

@@ -10,8 +10,10 @@ pub use aggregates::Aggregates;
 pub use ledger::{DropReason, Ledger};
 pub use reporter::{Reporter, SNAPSHOT_INTERVAL};
 
+use crate::demo::Simulator;
 use crate::pipeline::Pipeline;
-use app::model::StatsSnapshot;
+use crate::pubsub::PubSub;
+use app::model::{SensorReading, StatsSnapshot};
 use rates::Rates;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -25,13 +27,31 @@ pub struct Stats {
     pub aggregates: Arc<Aggregates>,
     /// The engine, for its topology, per-stage statistics and latency.
     pub pipeline: Pipeline,
+    /// The hub, for its topics and subscribers.
+    pub pubsub: PubSub<SensorReading>,
+    /// The demo's simulated publisher.
+    pub simulator: Simulator,
     rates: Arc<Mutex<Rates>>,
     started: Instant,
 }
 
 impl Stats {
-    pub fn new(ledger: Arc<Ledger>, aggregates: Arc<Aggregates>, pipeline: Pipeline) -> Self {
-        Self { ledger, aggregates, pipeline, rates: Arc::default(), started: Instant::now() }
+    pub fn new(
+        ledger: Arc<Ledger>,
+        aggregates: Arc<Aggregates>,
+        pipeline: Pipeline,
+        pubsub: PubSub<SensorReading>,
+        simulator: Simulator,
+    ) -> Self {
+        Self {
+            ledger,
+            aggregates,
+            pipeline,
+            pubsub,
+            simulator,
+            rates: Arc::default(),
+            started: Instant::now(),
+        }
     }
 
     /// Records a rate sample now; the reporter calls this on every tick.
@@ -53,6 +73,8 @@ impl Stats {
         s.uptime_ms = self.started.elapsed().as_millis() as u64;
         s.kinds = self.aggregates.snapshot();
         s.pipeline = self.pipeline.stats();
+        s.pubsub = self.pubsub.stats();
+        s.simulator = self.simulator.state();
         s
     }
 }

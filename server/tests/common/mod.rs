@@ -46,6 +46,13 @@ impl TestServer {
         (status, res.json().await.expect("JSON body"))
     }
 
+    /// Calls server function `endpoint` with form-encoded arguments: (status, body).
+    pub async fn rpc(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let res =
+            self.http.post(self.url(&format!("/rpc/{endpoint}"))).form(form).send().await.expect("request");
+        (res.status().as_u16(), res.text().await.expect("body"))
+    }
+
     pub async fn stats(&self) -> StatsSnapshot {
         self.http.get(self.url("/api/stats")).send().await.expect("request").json().await.expect("stats JSON")
     }

@@ -70,7 +70,8 @@ async fn hold_within(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_handler_slows_the_publisher_and_bounds_every_queue() {
     let pubsub = PubSub::<u64>::new();
-    let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(8));
+    let producer =
+        PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(8)).expect("valid topics");
     let handler = Script::new().message(|_| std::thread::sleep(Duration::from_millis(1)));
     let acked = Arc::new(Count::default());
     let pipeline =
@@ -94,7 +95,8 @@ async fn a_slow_handler_slows_the_publisher_and_bounds_every_queue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_batch_handler_holds_back_the_processors_and_the_publisher() {
     let pubsub = PubSub::<u64>::new();
-    let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(10));
+    let producer =
+        PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(10)).expect("valid topics");
     let handler = Script::new().batch(|_, _| std::thread::sleep(Duration::from_millis(2)));
     let acked = Arc::new(Count::default());
     let batchers = vec![batcher("default", 5, Duration::from_millis(5))];
@@ -123,8 +125,9 @@ async fn a_slow_batch_handler_holds_back_the_processors_and_the_publisher() {
 async fn a_dropping_subscription_never_blocks_the_publisher_and_counts_every_loss() {
     let pubsub = PubSub::<u64>::new();
     let lost = Arc::new(AtomicU64::new(0));
-    let subscribe = SubscribeConfig { capacity: 8, overflow: Overflow::DropNewest, lost: lost.clone() };
-    let producer = PubSubProducer::subscribe(&pubsub, &["events"], subscribe);
+    let subscribe =
+        SubscribeConfig { lost: lost.clone(), ..SubscribeConfig::with_overflow(8, Overflow::DropNewest) };
+    let producer = PubSubProducer::subscribe(&pubsub, &["events"], subscribe).expect("valid topics");
     let gate = Arc::new(Gate::default());
     let handler = Script::new().message({
         let gate = gate.clone();

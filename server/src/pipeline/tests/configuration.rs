@@ -35,7 +35,8 @@ async fn invalid_configs_are_refused_naming_the_option_and_start_nothing() {
     let pubsub = PubSub::<u64>::new();
     for (cfg, words) in broken() {
         let described = format!("{cfg:?}");
-        let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(10));
+        let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(10))
+            .expect("valid topics");
         let result = Pipeline::start(cfg, producer, Arc::new(Script::new()), Arc::new(Recorder::default()));
         match result {
             Err(PipelineError::InvalidConfig(why)) => {
@@ -101,4 +102,31 @@ fn errors_read_well() {
     assert_eq!(timeout.to_string(), "pipeline did not drain within 2s; 7 messages were failed");
     assert_eq!(PipelineError::NoSuchStage("batcher 3".into()).to_string(), "no such stage: batcher 3");
     assert!(PipelineError::InvalidConfig("x".into()).to_string().contains('x'));
+}
+
+#[test]
+fn controls_are_validated_with_the_rest_of_the_config() {
+    use crate::pipeline::{RateLimit, RetryPolicy};
+    let invalid = |f: &dyn Fn(&mut PipelineConfig)| {
+        let mut cfg = config(2, 10, vec![]);
+        f(&mut cfg);
+        match cfg.validate() {
+            Err(PipelineError::InvalidConfig(why)) => why,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    let why = invalid(&|c| {
+        c.processors.partitioned = true;
+        c.processors.min_demand = Some(2);
+    });
+    assert!(why.contains("min_demand 0"), "{why}");
+    assert!(invalid(&|c| c.processors.max_concurrency = Some(1)).contains("max_concurrency"));
+    assert!(
+        invalid(&|c| c.rate_limit = Some(RateLimit { allowed_messages: 0, interval: WAIT }))
+            .contains("rate_limit")
+    );
+    let why = invalid(&|c| c.retry = Some(RetryPolicy { jitter: 1.5, ..RetryPolicy::default() }));
+    assert!(why.contains("jitter"), "{why}");
+    let why = invalid(&|c| c.retry = Some(RetryPolicy { max_attempts: 0, ..RetryPolicy::default() }));
+    assert!(why.contains("max_attempts"), "{why}");
 }

@@ -1,6 +1,7 @@
 //! The engine's behaviour, grouped as Broadway's own suite is: one file per behaviour
 //! (messages, producers and demand, back-pressure, processors, batchers, acknowledgement,
-//! crashes, shutdown, telemetry, configuration). This file holds what the groups share: a
+//! crashes, shutdown, telemetry, configuration) plus what Broadway lacks (run-time controls,
+//! retries, partitions). This file holds what the groups share: a
 //! handler assembled from closures, an observer that keeps every event, a gate that holds a
 //! handler until the test opens it, and bounded waiting helpers.
 //!
@@ -15,10 +16,13 @@ mod acknowledgement;
 mod back_pressure;
 mod batchers;
 mod configuration;
+mod controls;
 mod crashes;
 mod message;
+mod partitions;
 mod processors;
 mod producers;
+mod retries;
 mod shutdown;
 mod telemetry;
 
@@ -97,9 +101,9 @@ async fn settled<T: PartialEq + std::fmt::Debug>(what: &str, mut read: impl FnMu
 /// A pipeline shape: `concurrency` processors asking for `max_demand`, and `batchers`.
 fn config(concurrency: usize, max_demand: usize, batchers: Vec<BatcherConfig>) -> PipelineConfig {
     PipelineConfig {
-        processors: ProcessorConfig { concurrency, max_demand, min_demand: None },
+        processors: ProcessorConfig { concurrency, max_demand, ..ProcessorConfig::default() },
         batchers,
-        observers: Vec::new(),
+        ..PipelineConfig::default()
     }
 }
 
@@ -135,6 +139,7 @@ fn failure(status: &crate::pipeline::Status) -> Option<(&'static str, &str)> {
 
 type OnMessages = Box<dyn Fn(&mut [Message<u64>]) + Send + Sync>;
 type OnMessage = Box<dyn Fn(&mut Message<u64>) + Send + Sync>;
+type PartitionBy = Box<dyn Fn(&Message<u64>) -> u64 + Send + Sync>;
 type OnBatch = Box<dyn Fn(&mut [Message<u64>], &BatchInfo<'_>) + Send + Sync>;
 
 /// A handler assembled from closures, so each test states only the callbacks it cares about.
@@ -144,6 +149,7 @@ struct Script {
     message: Option<OnMessage>,
     batch: Option<OnBatch>,
     failed: Option<OnMessages>,
+    partition: Option<PartitionBy>,
 }
 
 impl Script {
@@ -168,6 +174,11 @@ impl Script {
 
     fn failed(mut self, f: impl Fn(&mut [Message<u64>]) + Send + Sync + 'static) -> Self {
         self.failed = Some(Box::new(f));
+        self
+    }
+
+    fn partition(mut self, f: impl Fn(&Message<u64>) -> u64 + Send + Sync + 'static) -> Self {
+        self.partition = Some(Box::new(f));
         self
     }
 }
@@ -198,6 +209,10 @@ impl Handler for Script {
             f(messages);
         }
     }
+
+    fn partition_by(&self, message: &Message<u64>) -> u64 {
+        self.partition.as_ref().map_or(0, |f| f(message))
+    }
 }
 
 /// An owned copy of a telemetry [`Event`]; latency samples are kept as their total count.
@@ -216,6 +231,9 @@ enum Seen {
     BatchCrashed { batcher: usize, processor: usize, size: usize, reason: String },
     MessagesAcked { stage: StageId, successful: usize, failed: usize, latency_count: u64 },
     StageRestarted { stage: StageId, reason: String, restarts: u64 },
+    MessagesRetried { messages: usize },
+    ConcurrencyChanged { from: usize, to: usize },
+    Control,
     DrainStarted,
     DrainFinished { abandoned: usize },
 }
@@ -280,6 +298,9 @@ impl Observer for Events {
             E::StageRestarted { stage, reason, restarts, .. } => {
                 Seen::StageRestarted { stage, reason: reason.to_owned(), restarts }
             }
+            E::MessagesRetried { messages, .. } => Seen::MessagesRetried { messages },
+            E::ConcurrencyChanged { from, to } => Seen::ConcurrencyChanged { from, to },
+            E::PauseChanged { .. } | E::RateLimitChanged { .. } => Seen::Control,
             E::DrainStarted => Seen::DrainStarted,
             E::DrainFinished { abandoned, .. } => Seen::DrainFinished { abandoned },
         };

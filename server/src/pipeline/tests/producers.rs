@@ -131,7 +131,8 @@ async fn a_processor_asks_again_once_it_holds_min_demand_or_fewer_before_it_runs
 async fn a_pubsub_producer_takes_every_topic_it_subscribed_to_and_ends_when_the_hub_closes() {
     let pubsub = PubSub::<u64>::new();
     let producer =
-        PubSubProducer::subscribe(&pubsub, &["sensors.a", "sensors.b"], SubscribeConfig::blocking(16));
+        PubSubProducer::subscribe(&pubsub, &["sensors.a", "sensors.b"], SubscribeConfig::blocking(16))
+            .expect("valid topics");
     let recorder = Arc::new(Recorder::default());
     let batchers = vec![batcher("default", 10, Duration::from_millis(5))];
     let pipeline =

@@ -40,7 +40,8 @@ async fn stop_handles_everything_buffered_flushes_partial_batches_and_ends() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_closes_the_subscription_so_later_publishes_reach_nobody() {
     let pubsub = PubSub::<u64>::new();
-    let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(100));
+    let producer = PubSubProducer::subscribe(&pubsub, &["events"], SubscribeConfig::blocking(100))
+        .expect("valid topics");
     let recorder = Arc::new(Recorder::default());
     let batchers = vec![batcher("default", 30, WAIT)];
     let pipeline =

@@ -187,7 +187,16 @@ async fn the_topology_lists_processors_batchers_their_concurrency_and_the_keys_s
 
     let topology = tp.pipeline.topology();
     assert_eq!(topology.producer, "test producer");
-    assert_eq!(topology.processors, ProcessorsNode { concurrency: 3, max_demand: 8, min_demand: 2 });
+    assert_eq!(
+        topology.processors,
+        ProcessorsNode {
+            concurrency: 3,
+            max_demand: 8,
+            min_demand: 2,
+            max_concurrency: 16,
+            partitioned: false
+        }
+    );
     let node = |name: &str, batch_size, batch_timeout_ms, concurrency, keys: &[&str]| BatcherNode {
         name: name.to_owned(),
         batch_size,

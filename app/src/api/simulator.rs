@@ -1,0 +1,30 @@
+//! The simulated publisher: start it at a rate with a share of invalid readings (failure
+//! injection), or stop it.
+
+use crate::error::AppError;
+use crate::model::SIMULATOR_MAX_RATE;
+use leptos::prelude::*;
+
+/// Starts (or re-tunes) the simulated publisher: `rate_per_s` readings a second
+/// (1..=2,000,000), `invalid_pct` % of them out of range (0..=100).
+#[server(prefix = "/rpc", endpoint = "start_simulator")]
+pub async fn start_simulator(rate_per_s: u32, invalid_pct: u8) -> Result<(), AppError> {
+    if rate_per_s == 0 || rate_per_s > SIMULATOR_MAX_RATE {
+        return Err(AppError::InvalidArgument(format!(
+            "rate must be between 1 and {SIMULATOR_MAX_RATE} readings per second, got {rate_per_s}"
+        )));
+    }
+    if invalid_pct > 100 {
+        return Err(AppError::InvalidArgument(format!(
+            "invalid share must be between 0 and 100 %, got {invalid_pct}"
+        )));
+    }
+    super::backend()?.start_simulator(rate_per_s, invalid_pct)
+}
+
+/// Stops the simulated publisher (nothing happens if it is not running).
+#[server(prefix = "/rpc", endpoint = "stop_simulator")]
+pub async fn stop_simulator() -> Result<(), AppError> {
+    super::backend()?.stop_simulator();
+    Ok(())
+}
