@@ -5,6 +5,7 @@
 //! - [`pubsub`]: the topic hub ([`PubSub`]), bounded subscriber buffers, counted losses.
 //! - [`pipeline`]: the engine ([`Pipeline`]): producer, processors, batcher, acknowledgement.
 //! - [`readings`]: Pulse's own pipeline work on sensor readings.
+//! - [`dlq`]: the dead-letter queue's durable store ([`DeadLetters`]), bounded, on disk.
 //! - [`telemetry`]: the ledger, aggregates, rates and the snapshot reporter.
 //! - [`ingest`]: the one way events enter; [`api`]: HTTP; [`ws`]: the live stream;
 //!   `backend`: what server functions can do.
@@ -15,6 +16,7 @@ pub mod api;
 mod backend;
 pub mod config;
 pub mod demo;
+pub mod dlq;
 pub mod ingest;
 pub mod pipeline;
 pub mod pubsub;
@@ -26,6 +28,7 @@ pub mod telemetry;
 pub mod ws;
 
 pub use config::ServerConfig;
+pub use dlq::DeadLetters;
 pub use pipeline::Pipeline;
 pub use pubsub::PubSub;
 pub use server::run;

@@ -1,12 +1,14 @@
 //! Wire types shared by the server and the browser: what is published, and what the live
 //! stream carries. Both sides compile this module, so a field renamed here is renamed everywhere.
 
+mod dead_letter;
 mod demo;
 mod pipeline;
 mod pubsub;
 mod reading;
 mod stats;
 
+pub use dead_letter::{DeadLetterEntry, DeadLetterPage, FailureRecord};
 pub use demo::{SIMULATOR_MAX_RATE, SimulatorState};
 pub use pipeline::{
     BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,
