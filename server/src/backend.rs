@@ -1,13 +1,14 @@
 //! The server's side of `app::api::Backend`: what server functions can do.
 
 use crate::demo::{self, SimulatorError, TapError};
+use crate::dlq::{DlqError, ReplayError, Selection};
 use crate::ingest::IngestError;
 use crate::pipeline::{PipelineError, RateLimit};
 use crate::pubsub::{PubSubError, SubscriberId};
 use crate::state::AppState;
 use app::api::{Backend, BoxFuture};
 use app::error::AppError;
-use app::model::{OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot};
+use app::model::{DeadLetterPage, OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot};
 use std::time::Duration;
 
 impl Backend for AppState {
@@ -115,6 +116,44 @@ impl Backend for AppState {
     fn remove_tap(&self, id: u64) -> bool {
         self.taps.remove(id)
     }
+
+    fn dead_letters(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<DeadLetterPage, AppError>> {
+        Box::pin(
+            async move { self.stats.dead_letters.list(before, limit as usize).await.map_err(store_error) },
+        )
+    }
+
+    fn replay_dead_letters(&self, ids: Option<Vec<u64>>) -> BoxFuture<'_, Result<u64, AppError>> {
+        Box::pin(async move {
+            let selection = ids.map_or(Selection::All, Selection::Ids);
+            match self.stats.dead_letters.replay(selection, &self.ingest).await {
+                Ok(n) => {
+                    tracing::info!(replayed = n, "dead letters replayed");
+                    Ok(n)
+                }
+                Err(ReplayError::Publish { replayed, error }) => Err(AppError::Unavailable(format!(
+                    "replayed {replayed}, then stopped: {error}; the rest stay in the queue"
+                ))),
+                Err(ReplayError::Store(e)) => Err(store_error(e)),
+            }
+        })
+    }
+
+    fn purge_dead_letters(&self) -> BoxFuture<'_, Result<u64, AppError>> {
+        Box::pin(async move {
+            let n = self.stats.dead_letters.purge().await.map_err(store_error)?;
+            tracing::info!(purged = n, "dead-letter queue purged");
+            Ok(n)
+        })
+    }
+}
+
+fn store_error(e: DlqError) -> AppError {
+    AppError::Unavailable(format!("dead-letter store: {e}"))
 }
 
 /// Longest a page's broadcast waits for blocking subscribers.

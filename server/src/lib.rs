@@ -7,6 +7,7 @@
 //! - [`readings`]: Pulse's own pipeline work on sensor readings.
 //! - [`dlq`]: the dead-letter queue's durable store ([`DeadLetters`]), bounded, on disk.
 //! - [`telemetry`]: the ledger, aggregates, rates and the snapshot reporter.
+//! - [`dead_letters`]: failed messages to the durable store, list / replay / purge.
 //! - [`ingest`]: the one way events enter; [`api`]: HTTP; [`ws`]: the live stream;
 //!   `backend`: what server functions can do.
 //! - [`server`]: wiring and [`run`]; `shutdown`: the drain order; [`config`]: settings.
@@ -15,6 +16,7 @@
 pub mod api;
 mod backend;
 pub mod config;
+pub mod dead_letters;
 pub mod demo;
 pub mod dlq;
 pub mod ingest;

@@ -5,6 +5,7 @@
 //! both when rendering pages and when answering server-function calls.
 
 mod controls;
+mod dead_letters;
 mod publish;
 mod pubsub;
 mod simulator;
@@ -13,6 +14,10 @@ mod stats;
 pub use controls::{
     GetControls, MAX_RATE_INTERVAL_MS, SetConcurrency, SetPaused, SetRateLimit, check_rate_limit,
     get_controls, set_concurrency, set_paused, set_rate_limit,
+};
+pub use dead_letters::{
+    DEAD_LETTER_PAGE_MAX, ListDeadLetters, PurgeDeadLetters, REPLAY_IDS_MAX, ReplayDeadLetters,
+    list_dead_letters, purge_dead_letters, replay_dead_letters,
 };
 pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
 pub use pubsub::{AddTap, BROADCAST_MAX, Broadcast, RemoveTap, add_tap, broadcast, remove_tap};
@@ -25,7 +30,7 @@ pub use backend::{Backend, BoxFuture, SharedBackend};
 #[cfg(feature = "ssr")]
 mod backend {
     use crate::error::AppError;
-    use crate::model::{OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot};
+    use crate::model::{DeadLetterPage, OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot};
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -70,6 +75,16 @@ mod backend {
         ) -> Result<u64, AppError>;
         /// Removes a tap; false if there was none.
         fn remove_tap(&self, id: u64) -> bool;
+        /// A page of the dead-letter queue, newest first.
+        fn dead_letters(
+            &self,
+            before: Option<u64>,
+            limit: u32,
+        ) -> BoxFuture<'_, Result<DeadLetterPage, AppError>>;
+        /// Replays the named letters (`None`: all); returns how many were published again.
+        fn replay_dead_letters(&self, ids: Option<Vec<u64>>) -> BoxFuture<'_, Result<u64, AppError>>;
+        /// Empties the dead-letter queue; returns how many letters it held.
+        fn purge_dead_letters(&self) -> BoxFuture<'_, Result<u64, AppError>>;
     }
 
     /// The form the backend takes in Leptos context.

@@ -63,6 +63,24 @@ pub struct DeadLetterPage {
     pub capacity: u64,
 }
 
+/// The dead-letter queue's counts, as the stats snapshot carries them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterStats {
+    /// Letters in the queue now.
+    pub stored: u64,
+    /// The most it keeps.
+    pub capacity: u64,
+    /// Oldest letters dropped to make room, since the store was created.
+    pub evicted: u64,
+    /// Letters durably written since the server started.
+    pub written: u64,
+    /// Failed messages that could not be written (disk slower than failures, or a write
+    /// error): they are in the ledger's `failed` with their reason, but not in the queue.
+    pub not_stored: u64,
+    /// Letters published again since the server started.
+    pub replayed: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ mod pubsub;
 mod reading;
 mod stats;
 
-pub use dead_letter::{DeadLetterEntry, DeadLetterPage, FailureRecord};
+pub use dead_letter::{DeadLetterEntry, DeadLetterPage, DeadLetterStats, FailureRecord};
 pub use demo::{SIMULATOR_MAX_RATE, SimulatorState};
 pub use pipeline::{
     BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,
