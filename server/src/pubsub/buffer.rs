@@ -6,6 +6,8 @@
 //! have not committed yet. A chunk moves in one hand-off (one push, one wake), never per
 //! message (`shared/PERFORMANCE.md`). Wakers, not channels: the receiver's waker is woken when
 //! a chunk arrives or the buffer ends; blocked publishers' wakers are woken when room frees.
+//! Blocked publishers are all woken and race for the room (not first come, first served as
+//! the former semaphore was); each waits for room for its whole piece, so chunks stay whole.
 
 use super::{Delivery, Overflow};
 use std::collections::VecDeque;
