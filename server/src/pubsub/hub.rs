@@ -260,6 +260,11 @@ impl<T: Clone + Send + 'static> PubSub<T> {
         registry.clear();
     }
 
+    #[cfg(test)]
+    pub(crate) fn cached_routes(&self) -> usize {
+        self.shared.read().cached_routes()
+    }
+
     /// Topics (subscribers, messages published) and subscribers (buffers, deliveries, losses).
     pub fn stats(&self) -> PubSubStats {
         self.shared.read().stats()
