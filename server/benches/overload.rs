@@ -125,7 +125,8 @@ fn main() {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async {
-        let mut config = ServerConfig::default();
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut config = ServerConfig { data_dir: data.path().to_path_buf(), ..ServerConfig::default() };
         config.pipeline.rate_limit = Some(RateLimit { allowed_messages: CAPACITY / 10, interval: Duration::from_millis(100) });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));

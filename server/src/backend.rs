@@ -1,21 +1,21 @@
 //! The server's side of `app::api::Backend`: what server functions can do.
 
-use crate::demo::{self, SimulatorError};
+use crate::demo::{self, SimulatorError, TapError};
+use crate::dlq::{DlqError, ReplayError, Selection};
 use crate::ingest::IngestError;
 use crate::pipeline::{PipelineError, RateLimit};
+use crate::pubsub::{PubSubError, SubscriberId};
 use crate::state::AppState;
 use app::api::{Backend, BoxFuture};
 use app::error::AppError;
-use app::model::{PipelineControls, RateLimitSetting, StatsSnapshot};
+use app::model::{DeadLetterPage, OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot};
 use std::time::Duration;
 
 impl Backend for AppState {
     fn publish_sample(&self, count: u32) -> BoxFuture<'_, Result<u64, AppError>> {
         Box::pin(async move {
             let readings = demo::generate(count as usize, &mut fastrand::Rng::new());
-            self.ingest.try_publish(readings).map_err(|e| match e {
-                IngestError::ShuttingDown | IngestError::Full { .. } => AppError::Unavailable(e.to_string()),
-            })
+            self.ingest.try_publish(readings).map_err(ingest_error)
         })
     }
 
@@ -60,6 +60,107 @@ impl Backend for AppState {
     fn stop_simulator(&self) {
         self.simulator.stop();
     }
+
+    fn broadcast(
+        &self,
+        topic: String,
+        count: u32,
+        from: Option<u64>,
+        local: bool,
+    ) -> BoxFuture<'_, Result<u64, AppError>> {
+        Box::pin(async move {
+            let readings = demo::generate(count as usize, &mut fastrand::Rng::new());
+            if topic == self.ingest.topic() {
+                // The pipeline's topic: through ingest, so the ledger counts every message.
+                if from.is_some() || local {
+                    return Err(AppError::InvalidArgument(format!(
+                        "the pipeline's topic {topic:?} takes plain broadcasts only"
+                    )));
+                }
+                return self.ingest.try_publish(readings).map_err(ingest_error);
+            }
+            // Other topics are outside the pipeline's ledger; a blocking tap without room must
+            // not hold the caller forever.
+            let pubsub = &self.stats.pubsub;
+            let sent = async {
+                match from {
+                    Some(id) => pubsub.broadcast_from(SubscriberId::from(id), &topic, readings).await,
+                    None if local => pubsub.local_broadcast(&topic, readings).await,
+                    None => pubsub.broadcast(&topic, readings).await,
+                }
+            };
+            match tokio::time::timeout(BROADCAST_WAIT, sent).await {
+                Ok(Ok(report)) => Ok(u64::from(count) * report.subscribers as u64 - report.dropped),
+                Ok(Err(e @ PubSubError::InvalidTopic(_))) => Err(AppError::InvalidArgument(e.to_string())),
+                Ok(Err(e)) => Err(AppError::Unavailable(e.to_string())),
+                Err(_) => Err(AppError::Unavailable(format!(
+                    "a blocking subscriber of {topic:?} had no room for {BROADCAST_WAIT:?}"
+                ))),
+            }
+        })
+    }
+
+    fn add_tap(
+        &self,
+        pattern: String,
+        capacity: u32,
+        overflow: OverflowPolicy,
+        read_per_s: u32,
+    ) -> Result<u64, AppError> {
+        self.taps.add(&pattern, capacity, overflow, read_per_s).map_err(|e| match e {
+            TapError::ShuttingDown => AppError::Unavailable(e.to_string()),
+            other => AppError::InvalidArgument(other.to_string()),
+        })
+    }
+
+    fn remove_tap(&self, id: u64) -> bool {
+        self.taps.remove(id)
+    }
+
+    fn dead_letters(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<DeadLetterPage, AppError>> {
+        Box::pin(
+            async move { self.stats.dead_letters.list(before, limit as usize).await.map_err(store_error) },
+        )
+    }
+
+    fn replay_dead_letters(&self, ids: Option<Vec<u64>>) -> BoxFuture<'_, Result<u64, AppError>> {
+        Box::pin(async move {
+            let selection = ids.map_or(Selection::All, Selection::Ids);
+            match self.stats.dead_letters.replay(selection, &self.ingest).await {
+                Ok(n) => {
+                    tracing::info!(replayed = n, "dead letters replayed");
+                    Ok(n)
+                }
+                Err(ReplayError::Publish { replayed, error }) => Err(AppError::Unavailable(format!(
+                    "replayed {replayed}, then stopped: {error}; the rest stay in the queue"
+                ))),
+                Err(ReplayError::Store(e)) => Err(store_error(e)),
+            }
+        })
+    }
+
+    fn purge_dead_letters(&self) -> BoxFuture<'_, Result<u64, AppError>> {
+        Box::pin(async move {
+            let n = self.stats.dead_letters.purge().await.map_err(store_error)?;
+            tracing::info!(purged = n, "dead-letter queue purged");
+            Ok(n)
+        })
+    }
+}
+
+fn store_error(e: DlqError) -> AppError {
+    AppError::Unavailable(format!("dead-letter store: {e}"))
+}
+
+/// Longest a page's broadcast waits for blocking subscribers.
+const BROADCAST_WAIT: Duration = Duration::from_secs(1);
+
+fn ingest_error(e: IngestError) -> AppError {
+    AppError::Unavailable(e.to_string())
 }
 
 /// A refused control: bad values are the caller's, a draining pipeline is unavailable.

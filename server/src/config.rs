@@ -5,6 +5,7 @@ use crate::pipeline::{PipelineConfig, RateLimit, RetryPolicy};
 use crate::pubsub::Overflow;
 use leptos::config::{Env, LeptosOptions};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Everything `run` needs besides a listener.
@@ -39,6 +40,13 @@ pub struct ServerConfig {
     /// Longest the pipeline may take to drain on shutdown (`PULSE_DRAIN_TIMEOUT_MS`, default
     /// 10 000).
     pub drain_timeout: Duration,
+    /// Where Pulse keeps state that must survive a restart (`PULSE_DATA_DIR`, default `data`,
+    /// relative to the working directory like the site root; point it at a volume in
+    /// production). Created on first use.
+    pub data_dir: PathBuf,
+    /// The most entries the dead-letter queue keeps before evicting (and counting) the oldest
+    /// (`PULSE_DLQ_CAPACITY`, default 10 000).
+    pub dlq_capacity: usize,
 }
 
 /// A setting that could not be understood; startup stops with this message.
@@ -64,6 +72,8 @@ impl Default for ServerConfig {
             pipeline: PipelineConfig { retry: Some(RetryPolicy::default()), ..PipelineConfig::default() },
             pipeline_threads: 1,
             drain_timeout: Duration::from_secs(10),
+            data_dir: PathBuf::from("data"),
+            dlq_capacity: 10_000,
         }
     }
 }
@@ -164,7 +174,25 @@ impl ServerConfig {
             c.pipeline.batchers[0].batch_timeout =
                 Duration::from_millis(count("PULSE_BATCH_TIMEOUT_MS", v)? as u64);
         }
+        if let Some(v) = get("PULSE_DATA_DIR") {
+            if v.trim().is_empty() {
+                return Err(ConfigError {
+                    name: "PULSE_DATA_DIR",
+                    value: v,
+                    why: "expected a directory path",
+                });
+            }
+            c.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("PULSE_DLQ_CAPACITY") {
+            c.dlq_capacity = count("PULSE_DLQ_CAPACITY", v)?;
+        }
         Ok(c)
+    }
+
+    /// The dead-letter store's file: `dead_letters.redb` in the data directory.
+    pub fn dlq_path(&self) -> PathBuf {
+        self.data_dir.join("dead_letters.redb")
     }
 
     /// The Leptos options the renderer and file server need.
@@ -243,5 +271,18 @@ mod tests {
         assert_eq!(from(&[("PULSE_RETRY_ATTEMPTS", "1")]).expect("valid").pipeline.retry, None);
         assert!(from(&[("PULSE_MAX_PROCESSORS", "5000")]).is_err());
         assert!(from(&[("PULSE_RATE_LIMIT_PER_S", "0")]).is_err());
+    }
+
+    #[test]
+    fn data_dir_and_dlq_capacity_come_from_the_environment() {
+        let c = from(&[]).expect("defaults");
+        assert_eq!((c.data_dir.as_path(), c.dlq_capacity), (std::path::Path::new("data"), 10_000));
+        assert_eq!(c.dlq_path(), PathBuf::from("data/dead_letters.redb"));
+        let c = from(&[("PULSE_DATA_DIR", "/var/lib/pulse"), ("PULSE_DLQ_CAPACITY", "500")]).expect("valid");
+        assert_eq!(c.dlq_path(), PathBuf::from("/var/lib/pulse/dead_letters.redb"));
+        assert_eq!(c.dlq_capacity, 500);
+        assert_eq!(from(&[("PULSE_DLQ_CAPACITY", "0")]).expect_err("zero").name, "PULSE_DLQ_CAPACITY");
+        assert_eq!(from(&[("PULSE_DLQ_CAPACITY", "lots")]).expect_err("nan").name, "PULSE_DLQ_CAPACITY");
+        assert_eq!(from(&[("PULSE_DATA_DIR", " ")]).expect_err("blank").name, "PULSE_DATA_DIR");
     }
 }

@@ -33,6 +33,11 @@ impl Ingest {
         Self { pubsub, ledger, topic: topic.into() }
     }
 
+    /// The topic the pipeline reads.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
     /// Publishes `readings`; resolves to how many were accepted (all of them, or an error).
     /// Under the default blocking policy this waits while the pipeline is full.
     pub async fn publish(&self, readings: Vec<SensorReading>) -> Result<u64, IngestError> {

@@ -5,7 +5,9 @@
 //! - [`pubsub`]: the topic hub ([`PubSub`]), bounded subscriber buffers, counted losses.
 //! - [`pipeline`]: the engine ([`Pipeline`]): producer, processors, batcher, acknowledgement.
 //! - [`readings`]: Pulse's own pipeline work on sensor readings.
+//! - [`dlq`]: the dead-letter queue's durable store ([`DeadLetters`]), bounded, on disk.
 //! - [`telemetry`]: the ledger, aggregates, rates and the snapshot reporter.
+//! - [`dead_letters`]: failed messages to the durable store, list / replay / purge.
 //! - [`ingest`]: the one way events enter; [`api`]: HTTP; [`ws`]: the live stream;
 //!   `backend`: what server functions can do.
 //! - [`server`]: wiring and [`run`]; `shutdown`: the drain order; [`config`]: settings.
@@ -15,7 +17,9 @@
 pub mod api;
 mod backend;
 pub mod config;
+pub mod dead_letters;
 pub mod demo;
+pub mod dlq;
 pub mod ingest;
 pub mod observe;
 pub mod pipeline;
@@ -28,6 +32,7 @@ pub mod telemetry;
 pub mod ws;
 
 pub use config::ServerConfig;
+pub use dlq::DeadLetters;
 pub use pipeline::Pipeline;
 pub use pubsub::PubSub;
 pub use server::run;

@@ -7,6 +7,11 @@ use app::model::SensorReading;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// A reading from this sensor makes `handle_message` panic: the demo's "crash a processor"
+/// (the panic fails that message with its reason, is retried by the retry policy, and the
+/// processor keeps going).
+pub const CRASH_SENSOR: &str = "crash";
+
 /// The handler the server's pipeline runs.
 pub struct ReadingsHandler {
     aggregates: Arc<Aggregates>,
@@ -29,6 +34,9 @@ impl Handler for ReadingsHandler {
     /// reason names kind, value and range);
     /// stamps `at` with the processing time when the sensor sent none.
     fn handle_message(&self, message: &mut Message<SensorReading>) {
+        if message.data.sensor == CRASH_SENSOR {
+            panic!("simulated crash handling a reading from sensor {CRASH_SENSOR:?}");
+        }
         if let Err(e) = message.data.validate() {
             message.fail_permanently(SensorReading::failure_category(&e), e.to_string());
             return;

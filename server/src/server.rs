@@ -2,7 +2,9 @@
 //! hands everything to the drain (`crate::shutdown`).
 
 use crate::config::ServerConfig;
-use crate::demo::Simulator;
+use crate::dead_letters::DeadLetterQueue;
+use crate::demo::{Simulator, Taps};
+use crate::dlq::DeadLetters;
 use crate::ingest::Ingest;
 use crate::observe::{self, Observe};
 use crate::pipeline::{Pipeline, PubSubProducer};
@@ -46,6 +48,8 @@ pub async fn run(
             lost: ledger.buffer_full_counter(),
         },
     )?;
+    let store = DeadLetters::open(config.dlq_path(), config.dlq_capacity)?;
+    let (dead_letters, acknowledger) = DeadLetterQueue::start(store, ledger.clone(), &config.topic)?;
     let mut pipeline_config = config.pipeline.clone();
     pipeline_config.observers.push(ledger.clone());
     // The data plane gets its own runtime; HTTP and WebSockets stay on this one.
@@ -62,24 +66,35 @@ pub async fn run(
             pipeline_config,
             producer,
             Arc::new(ReadingsHandler::new(aggregates.clone())),
-            ledger.clone(),
+            Arc::new(acknowledger),
         )?
     };
     let background = TaskTracker::new();
     let ingest = Ingest::new(pubsub.clone(), ledger.clone(), &config.topic);
     let simulator = Simulator::new(ingest.clone(), ledger.clone(), shutdown.clone(), background.clone());
-    let stats = Stats::new(ledger.clone(), aggregates, pipeline.clone(), pubsub.clone(), simulator.clone());
+    let stats = Stats::new(
+        ledger.clone(),
+        aggregates,
+        pipeline.clone(),
+        pubsub.clone(),
+        simulator.clone(),
+        dead_letters.clone(),
+    );
     let reporter_stop = CancellationToken::new();
     let reporter = Reporter::start(stats.clone(), reporter_stop.clone(), &background);
-    let observe = Observe::new({
-        let stats = stats.clone();
-        Arc::new(move || stats.snapshot())
-    });
+    let observe = Observe::new(
+        {
+            let stats = stats.clone();
+            Arc::new(move || stats.snapshot())
+        },
+        config.data_dir.clone(),
+    );
     observe.start_sampler(reporter_stop.clone(), &background);
     let state = AppState {
         leptos: config.leptos_options(),
         ingest,
         simulator,
+        taps: Taps::new(pubsub.clone(), shutdown.clone(), background.clone()),
         stats: stats.clone(),
         reporter,
         shutdown: shutdown.clone(),

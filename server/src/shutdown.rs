@@ -7,8 +7,8 @@
 //! 3. The pipeline drains in its own order (`pipeline::terminator`): the producer hands out
 //!    what its subscription buffered, processors finish, batchers flush their partial
 //!    batches, every message is acknowledged. Bounded by `drain_timeout`; past it, what is left
-//!    is failed as "shutdown timeout", so the ledger still balances. Then the pipeline's own
-//!    runtime is shut down.
+//!    is failed as "shutdown timeout", so the ledger still balances. The dead-letter queue then
+//!    writes the last failures to disk, and the pipeline's own runtime is shut down.
 //! 4. The reporter publishes a final snapshot and stops; the final ledger is logged.
 
 use crate::pipeline::Pipeline;
@@ -73,6 +73,8 @@ impl Drain {
             Ok(()) => tracing::info!("pipeline drained"),
             Err(e) => tracing::warn!("{e}"),
         }
+        // The last failures were acknowledged during the drain: write them to disk.
+        self.stats.dead_letters.flush(self.drain_timeout).await;
         // Every stage has ended; the runtime only holds idle workers now.
         drop(self.pipeline_runtime);
         self.reporter_stop.cancel();

@@ -1,6 +1,6 @@
 //! Shared state handed to every axum handler and, as context, to Leptos.
 
-use crate::demo::Simulator;
+use crate::demo::{Simulator, Taps};
 use crate::ingest::Ingest;
 use crate::observe::Observe;
 use crate::telemetry::{Reporter, Stats};
@@ -17,6 +17,8 @@ pub struct AppState {
     pub ingest: Ingest,
     /// The demo's simulated publisher.
     pub simulator: Simulator,
+    /// Subscribers added from the page.
+    pub taps: Taps,
     /// The ledger and rates.
     pub stats: Stats,
     /// The latest serialized snapshot, for WebSockets.

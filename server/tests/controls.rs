@@ -137,3 +137,59 @@ async fn the_snapshot_shows_the_pipelines_subscription() {
     assert_eq!((topic.subscribers, topic.published), (1, 10));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn taps_and_broadcasts_reach_the_pubsub_from_server_functions() {
+    let s = TestServer::start().await;
+    let tap =
+        [("pattern", "sensors.*"), ("capacity", "10"), ("overflow", "drop_newest"), ("read_per_s", "0")];
+    let (status, id) = s.rpc("add_tap", &tap).await;
+    assert_eq!(status, 200, "{id}");
+    let other =
+        [("pattern", "sensors.>"), ("capacity", "100"), ("overflow", "drop_oldest"), ("read_per_s", "0")];
+    let (_, other_id) = s.rpc("add_tap", &other).await;
+    // broadcast_from skips the sender: only the other tap receives these 5.
+    let from = [("topic", "sensors.humidity"), ("count", "5"), ("from", id.as_str()), ("local", "false")];
+    assert_eq!(s.rpc("broadcast", &from).await, (200, "5".into()));
+    let all = [("topic", "sensors.humidity"), ("count", "25"), ("local", "true")];
+    assert_eq!(s.rpc("broadcast", &all).await.0, 200);
+    let stats = s.stats().await.pubsub;
+    let find = |id: &str| stats.subscribers.iter().find(|x| x.id.to_string() == id).expect("listed").clone();
+    let (a, b) = (find(&id), find(&other_id));
+    assert_eq!((a.buffered, a.lost, a.overflow), (10, 15, app::model::OverflowPolicy::DropNewest));
+    assert_eq!((b.buffered, b.lost), (30, 0));
+    assert_eq!(s.stats().await.published, 0, "other topics stay outside the pipeline's ledger");
+    for (bad, says) in [
+        (
+            vec![("pattern", "sensors..x"), ("capacity", "10"), ("overflow", "block"), ("read_per_s", "1")],
+            "invalid topic",
+        ),
+        (vec![("pattern", "a"), ("capacity", "0"), ("overflow", "block"), ("read_per_s", "1")], "capacity"),
+    ] {
+        let (status, body) = s.rpc("add_tap", &bad).await;
+        assert!(status != 200 && body.contains(says), "{body}");
+    }
+    let on_pipeline = [("topic", "events"), ("count", "3"), ("local", "true")];
+    let (status, body) = s.rpc("broadcast", &on_pipeline).await;
+    assert!(status != 200 && body.contains("plain broadcasts only"), "{body}");
+    assert_eq!(s.rpc("remove_tap", &[("id", id.as_str())]).await, (200, "true".into()));
+    assert!(!s.stats().await.pubsub.subscribers.iter().any(|x| x.id.to_string() == id));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_crashing_reading_is_retried_then_failed_with_the_panic_as_reason() {
+    let mut config = ServerConfig::default();
+    if let Some(r) = config.pipeline.retry.as_mut() {
+        r.backoff = Duration::from_millis(5);
+    }
+    let s = TestServer::with_config(config).await;
+    let body = serde_json::json!([reading("crash", "humidity", 40.0), reading("ok", "humidity", 40.0)]);
+    assert_eq!(s.post_events(body.to_string()).await.0, 202);
+    let last = s.idle_stats().await;
+    assert_eq!((last.processed, last.failed), (1, 1));
+    assert_eq!(last.pipeline.retried, 2, "3 attempts in all");
+    assert!(last.failure_reasons.iter().any(|r| r.reason == "panic"), "{:?}", last.failure_reasons);
+    assert_eq!(last.pipeline.restarts, 0, "a panic in a handler kills no stage");
+    s.stop().await;
+}

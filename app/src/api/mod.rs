@@ -6,7 +6,9 @@
 
 mod controls;
 mod dashboard;
+mod dead_letters;
 mod publish;
+mod pubsub;
 mod simulator;
 mod stats;
 
@@ -17,7 +19,12 @@ pub use controls::{
 #[cfg(feature = "ssr")]
 pub use dashboard::{DashboardSource, SharedDashboardSource};
 pub use dashboard::{PollDashboard, poll_dashboard};
+pub use dead_letters::{
+    DEAD_LETTER_PAGE_MAX, ListDeadLetters, PurgeDeadLetters, REPLAY_IDS_MAX, ReplayDeadLetters,
+    list_dead_letters, purge_dead_letters, replay_dead_letters,
+};
 pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
+pub use pubsub::{AddTap, BROADCAST_MAX, Broadcast, RemoveTap, add_tap, broadcast, remove_tap};
 pub use simulator::{StartSimulator, StopSimulator, start_simulator, stop_simulator};
 pub use stats::{GetStats, get_stats};
 
@@ -27,7 +34,7 @@ pub use backend::{Backend, BoxFuture, SharedBackend};
 #[cfg(feature = "ssr")]
 mod backend {
     use crate::error::AppError;
-    use crate::model::{PipelineControls, RateLimitSetting, StatsSnapshot};
+    use crate::model::{DeadLetterPage, OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot};
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -54,6 +61,34 @@ mod backend {
         fn start_simulator(&self, rate_per_s: u32, invalid_pct: u8) -> Result<(), AppError>;
         /// Stops the simulated publisher.
         fn stop_simulator(&self);
+        /// Publishes `count` generated readings on `topic` (see `api::broadcast`).
+        fn broadcast(
+            &self,
+            topic: String,
+            count: u32,
+            from: Option<u64>,
+            local: bool,
+        ) -> BoxFuture<'_, Result<u64, AppError>>;
+        /// Adds a tap subscriber; returns its id.
+        fn add_tap(
+            &self,
+            pattern: String,
+            capacity: u32,
+            overflow: OverflowPolicy,
+            read_per_s: u32,
+        ) -> Result<u64, AppError>;
+        /// Removes a tap; false if there was none.
+        fn remove_tap(&self, id: u64) -> bool;
+        /// A page of the dead-letter queue, newest first.
+        fn dead_letters(
+            &self,
+            before: Option<u64>,
+            limit: u32,
+        ) -> BoxFuture<'_, Result<DeadLetterPage, AppError>>;
+        /// Replays the named letters (`None`: all); returns how many were published again.
+        fn replay_dead_letters(&self, ids: Option<Vec<u64>>) -> BoxFuture<'_, Result<u64, AppError>>;
+        /// Empties the dead-letter queue; returns how many letters it held.
+        fn purge_dead_letters(&self) -> BoxFuture<'_, Result<u64, AppError>>;
     }
 
     /// The form the backend takes in Leptos context.

@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 mod dashboard;
+mod dead_letter;
 mod demo;
 mod pipeline;
 mod pubsub;
@@ -13,6 +14,7 @@ pub use dashboard::{
     DashboardInputError, DashboardUpdate, HISTORY_ROWS, LOG_BATCH, LOG_LINES, LogLevel, LogLine,
     REFRESH_CHOICES, Row, SystemInfo, parse_refresh,
 };
+pub use dead_letter::{DeadLetterEntry, DeadLetterPage, DeadLetterStats, FailureRecord};
 pub use demo::{SIMULATOR_MAX_RATE, SimulatorState};
 pub use pipeline::{
     BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,

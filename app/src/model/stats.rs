@@ -1,6 +1,6 @@
 //! The stats snapshot: what `GET /api/stats` returns and what the WebSocket streams.
 
-use super::{Kind, PipelineStats, PubSubStats, SimulatorState};
+use super::{DeadLetterStats, Kind, PipelineStats, PubSubStats, SimulatorState};
 use serde::{Deserialize, Serialize};
 
 /// One consistent view of the pipeline's ledger and rates.
@@ -41,6 +41,8 @@ pub struct StatsSnapshot {
     pub pubsub: PubSubStats,
     /// The demo's simulated publisher.
     pub simulator: SimulatorState,
+    /// The dead-letter queue's counts.
+    pub dead_letters: DeadLetterStats,
 }
 
 /// Running aggregate of one kind's processed readings.

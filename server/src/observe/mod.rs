@@ -60,10 +60,9 @@ struct Inner {
 }
 
 impl Observe {
-    /// A handle reading stats from `snapshot`; `PULSE_DATA_DIR` (default `.`) is the directory
-    /// whose disk the OS tab shows.
-    pub fn new(snapshot: SnapshotFn) -> Self {
-        let data_dir = std::env::var_os("PULSE_DATA_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    /// A handle reading stats from `snapshot`; `data_dir` is the directory whose disk the OS
+    /// tab shows (the server's `PULSE_DATA_DIR`).
+    pub fn new(snapshot: SnapshotFn, data_dir: PathBuf) -> Self {
         let http = Arc::new(HttpMetrics::default());
         let sockets = Arc::new(SocketMetrics::default());
         let exporter = Exporter::new(&http, sockets.clone(), snapshot.clone());

@@ -72,10 +72,13 @@ mod tests {
     async fn one_row_per_second_and_polls_get_only_new_rows() {
         let n = Arc::new(AtomicU64::new(0));
         let source = n.clone();
-        let observe = Observe::new(Arc::new(move || StatsSnapshot {
-            processed: source.fetch_add(10, Ordering::Relaxed),
-            ..Default::default()
-        }));
+        let observe = Observe::new(
+            Arc::new(move || StatsSnapshot {
+                processed: source.fetch_add(10, Ordering::Relaxed),
+                ..Default::default()
+            }),
+            ".".into(),
+        );
         let stop = CancellationToken::new();
         let tracker = TaskTracker::new();
         observe.start_sampler(stop.clone(), &tracker);

@@ -70,7 +70,10 @@ impl SystemSampler {
             s.mem_total_bytes = meminfo_kb(&meminfo, "MemTotal:") * 1024;
             s.mem_available_bytes = meminfo_kb(&meminfo, "MemAvailable:") * 1024;
         }
-        if let Some((total, free)) = disk(&self.data_dir) {
+        // A data directory not created yet is measured on the nearest existing parent.
+        if let Some((total, free)) =
+            self.data_dir.ancestors().find_map(disk).or_else(|| disk(std::path::Path::new(".")))
+        {
             (s.disk_total_bytes, s.disk_free_bytes) = (total, free);
         }
         s

@@ -35,6 +35,16 @@
 //!   per-stage counts, rates, busy ratios, queue depths and latency percentiles
 //!   ([`Pipeline::stats`]).
 //!
+//! - **Run-time controls** (what Broadway cannot do): [`Pipeline::set_concurrency`] up or down
+//!   without a restart, a lost or a repeated message; [`Pipeline::pause`] / [`Pipeline::resume`];
+//!   [`Pipeline::update_rate_limit`] ([`RateLimit`]: `allowed_messages` per `interval`, shared
+//!   by all processors).
+//! - **Retries**: with `PipelineConfig::retry` ([`RetryPolicy`]), a failed message is
+//!   acknowledged only after its last attempt; attempts are spaced by exponential back-off with
+//!   jitter; `fail_permanently` skips them; the waiting queue is bounded.
+//! - **Partitions**: with `processors.partitioned`, [`Handler::partition_by`] keys go to one
+//!   processor each, handled in publish order, also across concurrency changes.
+//!
 //! # Testing
 //! [`testing`] ships a test producer, a recording acknowledger, and `test_message` /
 //! `test_batch`, which push messages through a real topology and hand back their acks.

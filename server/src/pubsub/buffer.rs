@@ -6,6 +6,8 @@
 //! have not committed yet. A chunk moves in one hand-off (one push, one wake), never per
 //! message (`shared/PERFORMANCE.md`). Wakers, not channels: the receiver's waker is woken when
 //! a chunk arrives or the buffer ends; blocked publishers' wakers are woken when room frees.
+//! Blocked publishers are all woken and race for the room (not first come, first served as
+//! the former semaphore was); each waits for room for its whole piece, so chunks stay whole.
 
 use super::{Delivery, Overflow};
 use std::collections::VecDeque;
@@ -216,6 +218,9 @@ impl<T> Buffer<T> {
         let n = items.len();
         let mut state = self.lock();
         state.reserved -= n;
+        if n == 0 {
+            return 0; // an empty chunk is not queued: a receiver only ever gets messages
+        }
         if state.closed {
             self.count_lost(&mut state, n);
             return n as u64;
@@ -230,8 +235,8 @@ impl<T> Buffer<T> {
     /// receiver's waker stored.
     pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Delivery<T>>> {
         let mut state = self.lock();
-        if let Some(delivery) = self.pop(&mut state) {
-            return Poll::Ready(Some(delivery));
+        if !state.queue.is_empty() {
+            return Poll::Ready(Self::pop(state));
         }
         if state.closed || state.ended {
             return Poll::Ready(None);
@@ -244,18 +249,19 @@ impl<T> Buffer<T> {
 
     /// The next chunk if one is queued now.
     pub(crate) fn try_pop(&self) -> Option<Delivery<T>> {
-        let mut state = self.lock();
-        self.pop(&mut state)
+        Self::pop(self.lock())
     }
 
-    fn pop(&self, state: &mut MutexGuard<'_, State<T>>) -> Option<Delivery<T>> {
+    /// Takes the oldest chunk, unlocks, then wakes the publishers waiting for room (waking
+    /// under the lock would make them contend for it at once).
+    fn pop(mut state: MutexGuard<'_, State<T>>) -> Option<Delivery<T>> {
         let delivery = state.queue.pop_front()?;
         state.len -= delivery.items.len();
         state.delivered += delivery.items.len() as u64;
-        if !state.publishers.is_empty() {
-            // Waking under the lock is cheap (it schedules); the woken publishers lock after us.
-            wake(std::mem::take(&mut state.publishers));
-        }
+        let publishers =
+            if state.publishers.is_empty() { Vec::new() } else { std::mem::take(&mut state.publishers) };
+        drop(state);
+        wake(publishers);
         Some(delivery)
     }
 

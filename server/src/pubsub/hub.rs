@@ -1,7 +1,7 @@
 //! The hub's handle: subscribing, the broadcasts, closing and stats.
 //!
-//! Every broadcast goes through [`PubSub::dispatch`], and its [`Scope`] is looked at in one
-//! place, [`PubSub::forward`]. Pulse runs one node today, so forwarding does nothing and
+//! Every broadcast goes through `PubSub::dispatch`, and its `Scope` is looked at in one
+//! place, `PubSub::forward`. Pulse runs one node today, so forwarding does nothing and
 //! `broadcast` equals `local_broadcast`. When nodes share work through Redis, `forward`
 //! publishes cluster-scoped broadcasts there (and each node delivers what it receives from
 //! Redis with `local_broadcast`); local-scoped ones never leave the node.
@@ -141,8 +141,11 @@ impl<T: Clone + Send + 'static> PubSub<T> {
     /// before anything is delivered (and given back on failure), so concurrent publishers
     /// cannot take it in between.
     pub fn try_broadcast(&self, topic: &str, items: Vec<T>) -> Result<Published, PubSubError> {
-        let Some(route) = self.route(topic, items.len())? else { return Ok(Published::default()) };
-        self.forward(Scope::Cluster, topic, &items);
+        let route = self.route(topic, items.len())?;
+        let Some(route) = route else {
+            self.forward(Scope::Cluster, topic, &items);
+            return Ok(Published::default());
+        };
         let n = items.len();
         let targets: Vec<&Arc<Entry<T>>> = route.subscribers.iter().filter(|e| e.buffer.is_open()).collect();
         let mut reserved = vec![false; targets.len()];
@@ -155,6 +158,8 @@ impl<T: Clone + Send + 'static> PubSub<T> {
                 }
             }
         }
+        // Forwarded only once accepted here: a refused publish goes nowhere.
+        self.forward(Scope::Cluster, topic, &items);
         route.published.fetch_add(n as u64, Ordering::Relaxed);
         let published_at = Instant::now();
         let mut report = Published::default();
@@ -253,6 +258,11 @@ impl<T: Clone + Send + 'static> PubSub<T> {
         let mut registry = self.shared.write();
         self.shared.closed.store(true, Ordering::Release);
         registry.clear();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn cached_routes(&self) -> usize {
+        self.shared.read().cached_routes()
     }
 
     /// Topics (subscribers, messages published) and subscribers (buffers, deliveries, losses).

@@ -89,6 +89,13 @@ impl SubscriberId {
     }
 }
 
+impl From<u64> for SubscriberId {
+    /// The id as the stats show it (server functions receive it as a number).
+    fn from(id: u64) -> Self {
+        Self(id)
+    }
+}
+
 /// Why a publish or subscribe was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PubSubError {

@@ -138,6 +138,12 @@ impl<T> Registry<T> {
         self.routes.clear();
     }
 
+    /// Topics whose route is cached now (tests check the bound).
+    #[cfg(test)]
+    pub(crate) fn cached_routes(&self) -> usize {
+        self.routes.len()
+    }
+
     /// Open subscribers receiving `topic`.
     pub(crate) fn count(&self, topic: &str) -> usize {
         self.resolve(topic).len()

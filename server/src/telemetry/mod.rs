@@ -10,6 +10,7 @@ pub use aggregates::Aggregates;
 pub use ledger::{DropReason, Ledger};
 pub use reporter::{Reporter, SNAPSHOT_INTERVAL};
 
+use crate::dead_letters::DeadLetterQueue;
 use crate::demo::Simulator;
 use crate::pipeline::Pipeline;
 use crate::pubsub::PubSub;
@@ -31,6 +32,8 @@ pub struct Stats {
     pub pubsub: PubSub<SensorReading>,
     /// The demo's simulated publisher.
     pub simulator: Simulator,
+    /// Messages the pipeline gave up on.
+    pub dead_letters: DeadLetterQueue,
     rates: Arc<Mutex<Rates>>,
     started: Instant,
 }
@@ -42,6 +45,7 @@ impl Stats {
         pipeline: Pipeline,
         pubsub: PubSub<SensorReading>,
         simulator: Simulator,
+        dead_letters: DeadLetterQueue,
     ) -> Self {
         Self {
             ledger,
@@ -49,6 +53,7 @@ impl Stats {
             pipeline,
             pubsub,
             simulator,
+            dead_letters,
             rates: Arc::default(),
             started: Instant::now(),
         }
@@ -75,6 +80,7 @@ impl Stats {
         s.pipeline = self.pipeline.stats();
         s.pubsub = self.pubsub.stats();
         s.simulator = self.simulator.state();
+        s.dead_letters = self.dead_letters.stats();
         s
     }
 }

@@ -14,6 +14,9 @@ pub struct TestServer {
     pub http: reqwest::Client,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<StatsSnapshot>>,
+    /// The server's data dir (dead-letter store), removed when the test ends, unless the test
+    /// chose its own.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -21,12 +24,19 @@ impl TestServer {
         Self::with_config(ServerConfig::default()).await
     }
 
-    pub async fn with_config(config: ServerConfig) -> Self {
+    /// A server with `config`; unless `config.data_dir` was set, its data goes to a fresh temp
+    /// dir (tests run side by side, and must not share the dead-letter store).
+    pub async fn with_config(mut config: ServerConfig) -> Self {
+        let data = (config.data_dir == ServerConfig::default().data_dir).then(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            config.data_dir = dir.path().to_path_buf();
+            dir
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(pulse_server::run(config, listener, shutdown.clone()));
-        Self { addr, http: reqwest::Client::new(), shutdown, task }
+        Self { addr, http: reqwest::Client::new(), shutdown, task, _data: data }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -113,6 +113,7 @@ async fn publishing_to_many_topics_nobody_receives_keeps_no_state_per_topic() {
     for i in 0..10_000 {
         ps.broadcast(&format!("nobody.{i}"), vec![1]).await.expect("open");
     }
+    assert_eq!(ps.cached_routes(), 0, "topics nobody receives are not cached");
     for i in 0..(2 * crate::pubsub::registry::COUNTED_TOPICS) {
         ps.broadcast(&format!("sensors.{i}"), vec![1]).await.expect("open");
     }
@@ -130,4 +131,17 @@ async fn publishing_to_many_topics_nobody_receives_keeps_no_state_per_topic() {
         10_000 + 2 * crate::pubsub::registry::COUNTED_TOPICS as u64,
         "every publish counted once"
     );
+}
+
+#[tokio::test]
+async fn the_route_cache_stays_bounded_and_correct_past_its_size() {
+    let ps = hub();
+    let mut s = sub(&ps, "sensors.>", SubscribeConfig::with_overflow(1, Overflow::DropOldest));
+    let cap = crate::pubsub::registry::ROUTE_CACHE;
+    for i in 0..(cap + cap / 2) {
+        ps.broadcast(&format!("sensors.{i}"), vec![i as u32]).await.expect("open");
+        assert!(ps.cached_routes() <= cap, "{} cached routes", ps.cached_routes());
+    }
+    assert!(ps.cached_routes() > 0);
+    assert_eq!(drain(&mut s), vec![(cap + cap / 2 - 1) as u32], "still delivered after the cache emptied");
 }

@@ -106,3 +106,13 @@ async fn concurrent_publishers_deliver_whole_publishes_or_nothing() {
     assert_eq!(accepted.load(Ordering::Relaxed) / 3 + refused, 4 * 500);
     assert!(refused > 0, "a buffer of 8 under 4 publishers must have refused some");
 }
+
+#[tokio::test]
+async fn an_empty_publish_queues_nothing() {
+    let ps = hub();
+    let mut block = sub(&ps, "t", SubscribeConfig::blocking(2));
+    let mut dropping = sub(&ps, "t", SubscribeConfig::with_overflow(2, Overflow::DropOldest));
+    ps.try_broadcast("t", Vec::new()).expect("fits");
+    ps.broadcast("t", Vec::new()).await.expect("open");
+    assert!(block.try_recv().is_none() && dropping.try_recv().is_none(), "no empty chunk is queued");
+}

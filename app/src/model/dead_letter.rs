@@ -1,0 +1,111 @@
+//! The dead-letter queue as the UI lists it: each message the pipeline gave up on, with every
+//! failure that led there. Filled by the server's dead-letter store (`pulse_server::dlq`).
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// One failed attempt at handling a message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    /// What went wrong, as a short label shared by similar failures (e.g. `out of range`), so
+    /// failures can be grouped and counted.
+    pub kind: String,
+    /// The full reason for this attempt (e.g. `temperature 180 out of range -50..=150 °C`).
+    pub reason: String,
+    /// When the attempt failed, in milliseconds since the Unix epoch.
+    pub at: u64,
+}
+
+/// A message in the dead-letter queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterEntry {
+    /// Stable for the entry's life and never reused, even across restarts: what `get`, replay
+    /// and paging (`after`) take.
+    pub id: u64,
+    /// The message as JSON, exactly as it was dead-lettered; replay publishes it again.
+    pub payload: serde_json::Value,
+    /// How many times the pipeline tried it before giving up.
+    pub attempts: u32,
+    /// Every failure reason, oldest first: the last one is why it was dead-lettered.
+    pub failures: Vec<FailureRecord>,
+    /// When its first attempt failed, in milliseconds since the Unix epoch.
+    pub first_failed_at: u64,
+    /// When the store acknowledged it (durably written), in milliseconds since the Unix epoch.
+    pub dead_lettered_at: u64,
+    /// Where it came from (e.g. the topic), if the pipeline said.
+    pub source: Option<String>,
+}
+
+impl DeadLetterEntry {
+    /// The payload as the type it was published as, for replaying it typed.
+    pub fn payload_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.payload)
+    }
+
+    /// The reason it was dead-lettered: the last failure's, if any was recorded.
+    pub fn last_reason(&self) -> Option<&str> {
+        self.failures.last().map(|f| f.reason.as_str())
+    }
+}
+
+/// One page of the dead-letter queue, with the counts that say how full it is and what it lost.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterPage {
+    /// Newest first; the next page is the entries older than the last one here (the server's
+    /// `list(before: Some(last id), ..)`).
+    pub entries: Vec<DeadLetterEntry>,
+    /// Entries in the queue now (all pages).
+    pub total: u64,
+    /// Entries dropped since the store was created because the queue was full (oldest first):
+    /// the queue is bounded, and what it loses is counted, never silent.
+    pub evicted: u64,
+    /// The most entries the queue keeps.
+    pub capacity: u64,
+}
+
+/// The dead-letter queue's counts, as the stats snapshot carries them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterStats {
+    /// Letters in the queue now.
+    pub stored: u64,
+    /// The most it keeps.
+    pub capacity: u64,
+    /// Oldest letters dropped to make room, since the store was created.
+    pub evicted: u64,
+    /// Letters durably written since the server started.
+    pub written: u64,
+    /// Failed messages that could not be written (disk slower than failures, or a write
+    /// error): they are in the ledger's `failed` with their reason, but not in the queue.
+    pub not_stored: u64,
+    /// Letters published again since the server started.
+    pub replayed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_round_trips_as_json_and_gives_its_payload_back_typed() {
+        let entry = DeadLetterEntry {
+            id: 7,
+            payload: serde_json::json!({ "value": 180 }),
+            attempts: 2,
+            failures: vec![
+                FailureRecord { kind: "range".into(), reason: "first".into(), at: 1 },
+                FailureRecord { kind: "range".into(), reason: "last".into(), at: 2 },
+            ],
+            first_failed_at: 1,
+            dead_lettered_at: 3,
+            source: Some("events".into()),
+        };
+        let text = serde_json::to_string(&entry).expect("serialize");
+        assert_eq!(serde_json::from_str::<DeadLetterEntry>(&text).expect("deserialize"), entry);
+        assert_eq!(entry.last_reason(), Some("last"));
+        #[derive(Deserialize)]
+        struct Reading {
+            value: i32,
+        }
+        assert_eq!(entry.payload_as::<Reading>().expect("typed").value, 180);
+    }
+}

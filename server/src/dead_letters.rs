@@ -1,0 +1,234 @@
+//! The dead-letter queue as the server runs it: every message the pipeline finally fails (after
+//! its retries) is written, with every failure reason, to the durable store (`crate::dlq`);
+//! the page lists, replays and purges it.
+//!
+//! [`DeadLetterSink`] is the pipeline's acknowledger: it tells the ledger first (the message is
+//! failed, with its reason), then hands the failed messages to a bounded inbox without ever
+//! blocking the pipeline. One task takes what is queued, writes it in one fsynced commit
+//! through the store's writer, and only then counts it as dead-lettered. If the disk cannot
+//! keep up, what does not fit in the inbox is counted as `not_stored` (never silently gone).
+//! On shutdown the drain flushes the inbox after the pipeline has stopped.
+//!
+//! Replay re-publishes the payloads through ingest (counted as published again: the ledger
+//! still balances) and removes them only once published; a full pipeline stops the replay
+//! with what is left still queued.
+
+use crate::dlq::{DeadLetter, DeadLetterWriter, DeadLetters, DlqError, ReplayError, Selection};
+use crate::ingest::{Ingest, IngestError};
+use crate::pipeline::{Acknowledger, Message, PREVIOUS_FAILURE};
+use crate::telemetry::Ledger;
+use app::model::{DeadLetterPage, DeadLetterStats, SensorReading};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Batches of failed messages the inbox holds before new ones count as `not_stored`.
+const INBOX: usize = 256;
+/// Most letters written in one commit.
+const COMMIT_MAX: usize = 8_192;
+
+/// A failed message on its way to the store (converted there, off the pipeline's thread).
+struct Failed {
+    data: SensorReading,
+    failures: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct Counters {
+    written: AtomicU64,
+    not_stored: AtomicU64,
+    replayed: AtomicU64,
+    stored: AtomicU64,
+    evicted: AtomicU64,
+}
+
+/// The pipeline's acknowledger: the ledger, then the dead-letter inbox.
+pub struct DeadLetterSink {
+    ledger: Arc<Ledger>,
+    inbox: mpsc::Sender<Vec<Failed>>,
+    counters: Arc<Counters>,
+}
+
+impl Acknowledger<SensorReading> for DeadLetterSink {
+    fn ack(&self, successful: &[Message<SensorReading>], failed: &[Message<SensorReading>]) {
+        self.ledger.ack(successful, failed);
+        if failed.is_empty() {
+            return;
+        }
+        let batch: Vec<Failed> = failed.iter().map(to_failed).collect();
+        if self.inbox.try_send(batch).is_err() {
+            self.counters.not_stored.fetch_add(failed.len() as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+fn to_failed(m: &Message<SensorReading>) -> Failed {
+    let mut failures: Vec<(String, String)> = m
+        .metadata
+        .get_all(PREVIOUS_FAILURE)
+        .map(|f| match f.split_once(": ") {
+            Some((kind, reason)) => (kind.to_owned(), reason.to_owned()),
+            None => (f.to_owned(), f.to_owned()),
+        })
+        .collect();
+    if let Some(f) = m.failure() {
+        failures.push((f.kind.to_owned(), f.reason.clone()));
+    }
+    Failed { data: m.data.clone(), failures }
+}
+
+/// Cheap-clone handle: the store, its writer task, and the counts the stats show.
+#[derive(Clone)]
+pub struct DeadLetterQueue {
+    store: DeadLetters,
+    counters: Arc<Counters>,
+    flush: CancellationToken,
+    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    source: Arc<str>,
+}
+
+impl DeadLetterQueue {
+    /// Opens the store and starts the task that writes to it; returns the queue and the
+    /// acknowledger the pipeline is started with.
+    pub fn start(
+        store: DeadLetters,
+        ledger: Arc<Ledger>,
+        source: &str,
+    ) -> Result<(Self, DeadLetterSink), DlqError> {
+        let counters = Arc::new(Counters::default());
+        counters.stored.store(store.len()?, Ordering::Relaxed);
+        counters.evicted.store(store.evicted()?, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(INBOX);
+        let flush = CancellationToken::new();
+        let queue = Self {
+            store: store.clone(),
+            counters: counters.clone(),
+            flush: flush.clone(),
+            task: Arc::default(),
+            source: source.into(),
+        };
+        let task = tokio::spawn(queue.clone().write(rx, flush));
+        *queue.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
+        Ok((queue, DeadLetterSink { ledger, inbox: tx, counters }))
+    }
+
+    /// The writing task: takes everything queued, writes it in one commit, counts it.
+    async fn write(self, mut inbox: mpsc::Receiver<Vec<Failed>>, flush: CancellationToken) {
+        let (writer, writer_task) = DeadLetterWriter::spawn(self.store.clone(), 4);
+        loop {
+            let first = tokio::select! {
+                batch = inbox.recv() => batch,
+                () = flush.cancelled() => inbox.try_recv().ok(),
+            };
+            let Some(first) = first else { break };
+            let mut failed = first;
+            while failed.len() < COMMIT_MAX {
+                match inbox.try_recv() {
+                    Ok(more) => failed.extend(more),
+                    Err(_) => break,
+                }
+            }
+            let n = failed.len() as u64;
+            let letters: Vec<DeadLetter> = failed.into_iter().map(|f| self.letter(f)).collect();
+            match writer.send(letters).await {
+                Ok(appended) => {
+                    self.counters.written.fetch_add(appended.ids.len() as u64, Ordering::Relaxed);
+                    self.refresh().await;
+                }
+                Err(e) => {
+                    tracing::error!("dead letters not stored: {e}");
+                    self.counters.not_stored.fetch_add(n, Ordering::Relaxed);
+                }
+            }
+        }
+        drop(writer);
+        let _ = writer_task.await;
+    }
+
+    fn letter(&self, f: Failed) -> DeadLetter {
+        let mut letter = match DeadLetter::from_typed(&f.data) {
+            Ok(l) => l,
+            Err(_) => DeadLetter::new(serde_json::Value::String(format!("{:?}", f.data))),
+        };
+        for (kind, reason) in f.failures {
+            letter = letter.failed(kind, reason);
+        }
+        letter.with_source(self.source.to_string())
+    }
+
+    /// Re-reads the stored and evicted counts after a change.
+    async fn refresh(&self) {
+        if let Ok((len, evicted)) = self.store.run_blocking(|s| Ok((s.len()?, s.evicted()?))).await {
+            self.counters.stored.store(len, Ordering::Relaxed);
+            self.counters.evicted.store(evicted, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes what is still queued and ends the writer (after the pipeline has stopped).
+    pub async fn flush(&self, timeout: Duration) {
+        self.flush.cancel();
+        let task = self.task.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(task) = task
+            && tokio::time::timeout(timeout, task).await.is_err()
+        {
+            tracing::warn!("dead-letter queue still writing after {timeout:?}");
+        }
+    }
+
+    /// The counts the stats show.
+    pub fn stats(&self) -> DeadLetterStats {
+        let c = &self.counters;
+        DeadLetterStats {
+            stored: c.stored.load(Ordering::Relaxed),
+            capacity: self.store.capacity(),
+            evicted: c.evicted.load(Ordering::Relaxed),
+            written: c.written.load(Ordering::Relaxed),
+            not_stored: c.not_stored.load(Ordering::Relaxed),
+            replayed: c.replayed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// A page, newest first, older than `before`.
+    pub async fn list(&self, before: Option<u64>, limit: usize) -> Result<DeadLetterPage, DlqError> {
+        self.store.run_blocking(move |s| s.list(before, limit)).await
+    }
+
+    /// Replays the selection through `ingest` (never waiting for room); returns how many were
+    /// published again. Stops at the first refusal, leaving the rest queued.
+    pub async fn replay(
+        &self,
+        selection: Selection,
+        ingest: &Ingest,
+    ) -> Result<u64, ReplayError<IngestError>> {
+        let outcome = self
+            .store
+            .replay_with(selection, 1_000, |entries| async move {
+                let readings: Vec<SensorReading> =
+                    entries.iter().filter_map(|e| e.payload_as::<SensorReading>().ok()).collect();
+                if readings.len() < entries.len() {
+                    tracing::warn!(
+                        "{} dead letters are not readings: removed",
+                        entries.len() - readings.len()
+                    );
+                }
+                ingest.try_publish(readings).map(|_| ())
+            })
+            .await;
+        let replayed = match &outcome {
+            Ok(n) | Err(ReplayError::Publish { replayed: n, .. }) => *n,
+            Err(ReplayError::Store(_)) => 0,
+        };
+        self.counters.replayed.fetch_add(replayed, Ordering::Relaxed);
+        self.refresh().await;
+        outcome
+    }
+
+    /// Empties the queue; returns how many letters were removed.
+    pub async fn purge(&self) -> Result<u64, DlqError> {
+        let removed = self.store.run_blocking(|s| s.purge()).await?;
+        self.refresh().await;
+        Ok(removed)
+    }
+}

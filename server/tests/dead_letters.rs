@@ -1,0 +1,88 @@
+//! The dead-letter queue on a real server: final failures are stored with every reason, listed,
+//! replayed and purged through server functions, and survive a restart of the server.
+
+mod common;
+
+use app::model::DeadLetterPage;
+use common::{TestServer, reading};
+use pulse_server::ServerConfig;
+use std::time::Duration;
+
+fn config(dir: &std::path::Path) -> ServerConfig {
+    let mut c = ServerConfig { data_dir: dir.to_path_buf(), ..ServerConfig::default() };
+    if let Some(r) = c.pipeline.retry.as_mut() {
+        r.backoff = Duration::from_millis(5);
+    }
+    c
+}
+
+async fn list(s: &TestServer) -> DeadLetterPage {
+    let (status, body) = s.rpc("list_dead_letters", &[("limit", "100")]).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("page JSON")
+}
+
+/// Waits until the queue holds `n` letters (written after the failures were acknowledged).
+async fn stored(s: &TestServer, n: u64) -> DeadLetterPage {
+    for _ in 0..200 {
+        let page = list(s).await;
+        if page.total == n {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the queue never held {n}: {:?}", list(s).await);
+}
+
+#[tokio::test]
+async fn final_failures_are_dead_lettered_with_every_reason_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = TestServer::with_config(config(dir.path())).await;
+    let body = serde_json::json!([
+        reading("crash", "humidity", 40.0),
+        reading("hot", "temperature", 180.0),
+        reading("fine", "humidity", 40.0),
+    ]);
+    assert_eq!(s.post_events(body.to_string()).await.0, 202);
+    s.idle_stats().await;
+    let page = stored(&s, 2).await;
+    let crash = page.entries.iter().find(|e| e.payload["sensor"] == "crash").expect("crash letter");
+    assert_eq!(crash.attempts, 3, "three attempts, each failure kept");
+    assert!(crash.failures.iter().all(|f| f.kind == "panic" && f.reason.contains("simulated crash")));
+    let hot = page.entries.iter().find(|e| e.payload["sensor"] == "hot").expect("invalid letter");
+    assert_eq!(hot.attempts, 1, "a permanent failure is not retried");
+    assert_eq!(hot.last_reason(), Some("temperature 180 out of range -50..=150 °C"));
+    assert_eq!(hot.source.as_deref(), Some("events"));
+    let stats = s.stats().await.dead_letters;
+    assert_eq!((stats.stored, stats.written, stats.not_stored, stats.capacity), (2, 2, 0, 10_000));
+    s.stop().await;
+
+    // A new server on the same data dir finds them, replays one (it fails again, and comes
+    // back under a new id), and purges the rest.
+    let s = TestServer::with_config(config(dir.path())).await;
+    let again = list(&s).await;
+    assert_eq!(again.entries, page.entries, "the same letters, reasons and ids after a restart");
+    let hot_id = hot.id.to_string();
+    let (status, body) = s.rpc("replay_dead_letters", &[("ids[0]", hot_id.as_str()), ("all", "false")]).await;
+    assert_eq!((status, body.as_str()), (200, "1"));
+    let after = stored(&s, 2).await;
+    assert!(!after.entries.iter().any(|e| e.id == hot.id), "the replayed letter left the queue");
+    assert!(after.entries.iter().any(|e| e.id > crash.id.max(hot.id) && e.payload["sensor"] == "hot"));
+    let ledger = s.idle_stats().await;
+    assert_eq!((ledger.published, ledger.failed), (1, 1), "the replay was published again");
+    assert_eq!(ledger.dead_letters.replayed, 1);
+    assert_eq!(s.rpc("purge_dead_letters", &[]).await, (200, "2".into()));
+    assert_eq!(list(&s).await.total, 0);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_dead_letter_requests_are_refused_with_their_reason() {
+    let s = TestServer::start().await;
+    let (status, body) = s.rpc("list_dead_letters", &[("limit", "0")]).await;
+    assert!(status != 200 && body.contains("limit must be between 1 and 500"), "{body}");
+    let (status, body) = s.rpc("replay_dead_letters", &[("all", "false")]).await;
+    assert!(status != 200 && body.contains("name the letters"), "{body}");
+    assert_eq!(s.rpc("replay_dead_letters", &[("all", "true")]).await, (200, "0".into()), "empty queue");
+    s.stop().await;
+}
