@@ -31,3 +31,10 @@ test("the refresh interval is selectable and a bad one in the address is reporte
   await page.goto("/dashboard?refresh=3");
   await expect(page.getByRole("alert")).toContainText("refresh must be one of 1, 2, 5 or 15 seconds");
 });
+
+test("the live page links to the dashboard", async ({ page }) => {
+  await page.goto("/");
+  await page.getByRole("link", { name: "Dashboard →" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByRole("heading", { name: "Pulse dashboard" })).toBeVisible();
+});

@@ -16,6 +16,7 @@ pub fn HomePage() -> impl IntoView {
         <header class="top">
             <h1>"Pulse"</h1>
             <p class="tagline">"Events published, processed, batched and acknowledged, live."</p>
+            <a href="/dashboard">"Dashboard →"</a>
             <ConnectionBadge connection=live.connection/>
         </header>
         <PublishButtons/>
