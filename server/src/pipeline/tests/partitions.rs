@@ -36,6 +36,12 @@ impl Order {
     }
 }
 
+/// A handler partitioned by [`key`] whose every message passes `order`'s watch.
+fn watched(order: &Arc<Order>) -> Script {
+    let order = order.clone();
+    Script::new().message(move |m| order.handle(m.data)).partition(|m| key(m.data))
+}
+
 fn partitioned(concurrency: usize) -> PipelineConfig {
     let mut cfg = config(concurrency, 4, vec![batcher("default", 50, Duration::from_millis(5))]);
     cfg.processors.partitioned = true;
@@ -50,12 +56,7 @@ fn stream(per_key: u64, from: u64) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_key_is_handled_by_one_processor_at_a_time_in_order() {
     let order = Arc::new(Order::default());
-    let handler = Script::new()
-        .message({
-            let order = order.clone();
-            move |m| order.handle(m.data)
-        })
-        .partition(|m| key(m.data));
+    let handler = watched(&order);
     let t = TestPipeline::start(partitioned(4), handler).expect("valid");
     let acks = t.test_batch(stream(200, 0)).await;
     assert!(acks.iter().all(Acked::is_ok));
@@ -81,12 +82,7 @@ async fn a_failure_does_not_halt_its_partition() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_concurrency_keeps_each_key_in_order() {
     let order = Arc::new(Order::default());
-    let handler = Script::new()
-        .message({
-            let order = order.clone();
-            move |m| order.handle(m.data)
-        })
-        .partition(|m| key(m.data));
+    let handler = watched(&order);
     let t = TestPipeline::start(partitioned(2), handler).expect("valid");
     let total = stream(300, 0);
     assert!(t.feed.push_messages(tagged(total.iter().copied())));
