@@ -73,7 +73,8 @@ fn headline(def: &MetricDef, rows: &VecDeque<Row>) -> String {
             let total: f64 = series(def, rows).iter().map(|s| s.iter().sum::<f64>()).sum();
             format!("{} in window", short(total))
         }
-        _ => def
+        _ => {
+            def
             .columns
             .iter()
             .enumerate()
@@ -85,7 +86,10 @@ fn headline(def: &MetricDef, rows: &VecDeque<Row>) -> String {
                 }
             })
             .collect::<Vec<_>>()
-            .join(" · "),
+            .join(" · ")
+            // Several columns share one unit: say it once, at the end.
+            + &if def.columns.len() > 1 { format!(" {}", def.unit) } else { String::new() }
+        }
     }
 }
 
@@ -170,6 +174,12 @@ mod tests {
     fn counters_chart_their_increase() {
         let def = CATALOGUE.iter().find(|m| m.id == "pipeline.processed").expect("in catalogue");
         assert_eq!(series(def, &rows(&[10.0, 15.0, 15.0, 30.0])), vec![vec![5.0, 0.0, 15.0]]);
+    }
+
+    #[test]
+    fn a_summary_headline_names_its_unit_once() {
+        let def = CATALOGUE.iter().find(|m| m.id == "pipeline.ack_latency").expect("in catalogue");
+        assert_eq!(headline(def, &rows(&[1.0, 2_000.0])), "p50 2000 · p99 2000 · max 2000 µs");
     }
 
     #[test]
