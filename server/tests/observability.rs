@@ -151,32 +151,16 @@ async fn bad_dashboard_input_is_refused_with_a_readable_error() {
 #[tokio::test]
 async fn the_dashboard_first_paint_shows_real_values() {
     let s = TestServer::start().await;
-    let html = s.http.get(s.url("/dashboard")).send().await.expect("request").text().await.expect("html");
+    let html = s.html("/dashboard").await;
     assert!(html.contains("Pulse dashboard"));
     assert!(html.contains(env!("CARGO_PKG_VERSION")));
     assert!(html.contains("data-testid=\"home-rss\""));
     let stats = s.stats().await;
-    let html = s
-        .http
-        .get(s.url("/dashboard?tab=pipeline"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("html");
+    let html = s.html("/dashboard?tab=pipeline").await;
     for stage in &stats.pipeline.stages {
         assert!(html.contains(&format!("data-stage=\"{}\"", stage.name)), "{} missing", stage.name);
     }
-    let html = s
-        .http
-        .get(s.url("/dashboard?tab=metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("html");
+    let html = s.html("/dashboard?tab=metrics").await;
     for def in app::model::catalogue::CATALOGUE {
         assert!(html.contains(&format!("data-testid=\"chart-{}\"", def.id)), "{} missing", def.id);
     }
@@ -193,8 +177,7 @@ async fn log_lines_are_rendered_as_text() {
         target: "test".into(),
         message: "<script>alert('x')</script>".into(),
     });
-    let html =
-        s.http.get(s.url("/dashboard?tab=logs")).send().await.expect("request").text().await.expect("html");
+    let html = s.html("/dashboard?tab=logs").await;
     assert!(html.contains("&lt;script&gt;alert("), "the message is escaped");
     assert!(!html.contains("<script>alert("), "never inserted as markup");
     s.stop().await;

@@ -47,7 +47,7 @@ async fn the_first_paint_shows_current_numbers() {
         .await;
     assert_eq!(status, 202);
     s.idle_stats().await;
-    let html = s.http.get(s.url("/")).send().await.expect("request").text().await.expect("html");
+    let html = s.html("/").await;
     assert!(html.contains("<h1>Pulse</h1>"), "{html}");
     assert!(html.contains(r#"data-testid="published">2<"#), "published count in first paint: {html}");
     assert!(html.contains(r#"data-testid="failed">1<"#), "failed count in first paint");

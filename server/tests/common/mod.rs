@@ -63,6 +63,11 @@ impl TestServer {
         (res.status().as_u16(), res.text().await.expect("body"))
     }
 
+    /// The page at `path`, as the server renders it.
+    pub async fn html(&self, path: &str) -> String {
+        self.http.get(self.url(path)).send().await.expect("request").text().await.expect("html")
+    }
+
     pub async fn stats(&self) -> StatsSnapshot {
         self.http.get(self.url("/api/stats")).send().await.expect("request").json().await.expect("stats JSON")
     }
