@@ -27,7 +27,7 @@ cargo test -p app --features ssr
 say "cargo test -p server (unit tests + integration tests on a real server)"
 cargo test -p server
 say "building the release site with cargo-leptos"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 say "Playwright specs in Debian's Chromium"
 (cd end2end && npx playwright test)
 say "all tests passed"

@@ -19,7 +19,7 @@ pub mod stream;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    Lazy, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -58,7 +58,8 @@ pub fn App() -> impl IntoView {
             <main class="page" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=|| view! { <p>"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::HomePage/>
-                    <Route path=StaticSegment("dashboard") view=pages::DashboardPage/>
+                    // Lazy: its code is a separate WASM chunk (`--split`), not part of what `/` loads.
+                    <Route path=StaticSegment("dashboard") view={Lazy::<pages::DashboardRoute>::new()}/>
                 </Routes>
             </main>
         </Router>

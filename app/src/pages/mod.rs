@@ -3,5 +3,5 @@
 mod dashboard;
 mod home;
 
-pub use dashboard::DashboardPage;
+pub use dashboard::DashboardRoute;
 pub use home::HomePage;

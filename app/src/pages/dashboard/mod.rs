@@ -5,6 +5,10 @@
 //! The first paint is rendered on the server from one `poll_dashboard(0, …)` call (every kept
 //! row); once hydrated, [`poller`] asks for what is new once per refresh interval. Tabs are
 //! links (`?tab=metrics`): switching does not reload, the poller and history stay.
+//!
+//! The page is a lazy route ([`DashboardRoute`]): in the browser its code (tabs, charts, the
+//! poll's wire types) is a separate WASM chunk, fetched only when `/dashboard` is visited, so
+//! a visitor of `/` never downloads it. Nothing outside this module may name its items.
 
 mod chart;
 mod home;
@@ -19,8 +23,24 @@ mod state;
 use crate::api::poll_dashboard;
 use crate::model::{LogLevel, parse_refresh};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::{LazyRoute, hooks::use_query_map, lazy_route};
 use state::DashState;
+
+/// The `/dashboard` route, loaded lazily: `cargo leptos build --split` moves everything only
+/// [`LazyRoute::view`] reaches into its own chunk. The route has no data half: the page's one
+/// request (`poll_dashboard`) is made by the page itself, so its wire types live in the chunk.
+pub struct DashboardRoute;
+
+#[lazy_route]
+impl LazyRoute for DashboardRoute {
+    fn data() -> Self {
+        DashboardRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <DashboardPage/> }.into_any()
+    }
+}
 
 /// The tabs: query value and accessible name.
 const TABS: [(&str, &str); 6] = [
@@ -34,7 +54,7 @@ const TABS: [(&str, &str); 6] = [
 
 /// The dashboard page.
 #[component]
-pub fn DashboardPage() -> impl IntoView {
+fn DashboardPage() -> impl IntoView {
     let query = use_query_map();
     let tab = Memo::new(move |_| query.with(|q| q.get("tab")).unwrap_or_else(|| "home".into()));
     // Inputs from the address bar are validated; a bad one is shown, the default used.
