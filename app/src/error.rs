@@ -1,7 +1,7 @@
 //! The error every server function returns, shared by server and browser so the UI can show
 //! exactly what went wrong.
 
-use leptos::server_fn::codec::JsonEncoding;
+use crate::api::JsonTextEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,8 @@ pub enum AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    // The codec server functions answer with: one JSON reader in the browser (see `api::codec`).
+    type Encoder = JsonTextEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::ServerFn(value)

@@ -1,6 +1,7 @@
 //! The dead-letter queue from the page: list it (newest first), replay some or all of it into
 //! the pipeline, purge it.
 
+use super::JsonText;
 use crate::error::AppError;
 use crate::model::DeadLetterPage;
 use leptos::prelude::*;
@@ -11,7 +12,7 @@ pub const DEAD_LETTER_PAGE_MAX: u32 = 500;
 pub const REPLAY_IDS_MAX: usize = 1_000;
 
 /// Up to `limit` letters (1..=500), newest first, older than `before` (`None`: the newest).
-#[server(prefix = "/rpc", endpoint = "list_dead_letters")]
+#[server(prefix = "/rpc", endpoint = "list_dead_letters", output = JsonText)]
 pub async fn list_dead_letters(before: Option<u64>, limit: u32) -> Result<DeadLetterPage, AppError> {
     if limit == 0 || limit > DEAD_LETTER_PAGE_MAX {
         return Err(AppError::InvalidArgument(format!(
@@ -24,7 +25,7 @@ pub async fn list_dead_letters(before: Option<u64>, limit: u32) -> Result<DeadLe
 /// Publishes letters again (all of them with `all`, else those in `ids`), removing each once
 /// it is published; returns how many were replayed. A full pipeline stops the replay early
 /// with an error saying how many went; the rest stay queued.
-#[server(prefix = "/rpc", endpoint = "replay_dead_letters")]
+#[server(prefix = "/rpc", endpoint = "replay_dead_letters", output = JsonText)]
 pub async fn replay_dead_letters(#[server(default)] ids: Vec<u64>, all: bool) -> Result<u64, AppError> {
     if !all && ids.is_empty() {
         return Err(AppError::InvalidArgument("name the letters to replay, or replay all".into()));
@@ -39,7 +40,7 @@ pub async fn replay_dead_letters(#[server(default)] ids: Vec<u64>, all: bool) ->
 }
 
 /// Removes every letter; returns how many there were.
-#[server(prefix = "/rpc", endpoint = "purge_dead_letters")]
+#[server(prefix = "/rpc", endpoint = "purge_dead_letters", output = JsonText)]
 pub async fn purge_dead_letters() -> Result<u64, AppError> {
     super::backend()?.purge_dead_letters().await
 }

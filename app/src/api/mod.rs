@@ -3,7 +3,11 @@
 //! The `app` crate cannot depend on `server` (it is the other way round), so server functions
 //! reach the running pipeline through [`Backend`], a trait object the server provides as context
 //! both when rendering pages and when answering server-function calls.
+//!
+//! Every server function answers with [`JsonText`] (`output = JsonText`): see [`codec`] for why
+//! (one JSON deserializer per type in the browser's WASM, not two).
 
+mod codec;
 mod controls;
 mod dashboard;
 mod dead_letters;
@@ -12,6 +16,7 @@ mod pubsub;
 mod simulator;
 mod stats;
 
+pub use codec::{JsonText, JsonTextEncoding};
 pub use controls::{
     GetControls, MAX_RATE_INTERVAL_MS, SetConcurrency, SetPaused, SetRateLimit, check_rate_limit,
     get_controls, set_concurrency, set_paused, set_rate_limit,

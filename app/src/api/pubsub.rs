@@ -2,6 +2,7 @@
 //! `local_broadcast`), and taps: subscribers to a topic or wildcard pattern with a chosen
 //! buffer, overflow policy and reading pace, whose losses show in the stats.
 
+use super::JsonText;
 use crate::error::AppError;
 use crate::model::OverflowPolicy;
 use leptos::prelude::*;
@@ -12,7 +13,7 @@ pub const BROADCAST_MAX: u32 = 10_000;
 /// Publishes `count` generated readings on `topic`. With `from`, subscriber `from` does not
 /// receive them (`broadcast_from`); with `local`, only this node's subscribers do
 /// (`local_broadcast`). On the pipeline's topic they enter the pipeline (and its ledger).
-#[server(prefix = "/rpc", endpoint = "broadcast")]
+#[server(prefix = "/rpc", endpoint = "broadcast", output = JsonText)]
 pub async fn broadcast(topic: String, count: u32, from: Option<u64>, local: bool) -> Result<u64, AppError> {
     if count == 0 || count > BROADCAST_MAX {
         return Err(AppError::InvalidArgument(format!(
@@ -25,7 +26,7 @@ pub async fn broadcast(topic: String, count: u32, from: Option<u64>, local: bool
 /// Subscribes a tap to `pattern` (a topic, or `sensors.*` / `sensors.>`) with a buffer of
 /// `capacity` messages under `overflow`, reading `read_per_s` a second (0: never); returns its
 /// subscriber id.
-#[server(prefix = "/rpc", endpoint = "add_tap")]
+#[server(prefix = "/rpc", endpoint = "add_tap", output = JsonText)]
 pub async fn add_tap(
     pattern: String,
     capacity: u32,
@@ -36,7 +37,7 @@ pub async fn add_tap(
 }
 
 /// Unsubscribes tap `id`; false if there was none.
-#[server(prefix = "/rpc", endpoint = "remove_tap")]
+#[server(prefix = "/rpc", endpoint = "remove_tap", output = JsonText)]
 pub async fn remove_tap(id: u64) -> Result<bool, AppError> {
     Ok(super::backend()?.remove_tap(id))
 }
