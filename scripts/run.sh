@@ -6,8 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh
 
-say "building the release site (server + WASM) with cargo-leptos"
-cargo leptos build --release --precompress --split
+bash scripts/build.sh
 
 export LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_PKG_DIR=pkg LEPTOS_OUTPUT_NAME=pulse LEPTOS_ENV=PROD
 export PULSE_ADDR="${PULSE_ADDR:-127.0.0.1:3000}"

@@ -26,8 +26,7 @@ say "cargo test -p app --features ssr (unit tests of the shared crate)"
 cargo test -p app --features ssr
 say "cargo test -p server (unit tests + integration tests on a real server)"
 cargo test -p server
-say "building the release site with cargo-leptos"
-cargo leptos build --release --precompress --split
+bash scripts/build.sh
 say "Playwright specs in Debian's Chromium"
 (cd end2end && npx playwright test)
 say "all tests passed"

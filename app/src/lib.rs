@@ -17,13 +17,14 @@ pub mod pages;
 pub mod stream;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     Lazy, StaticSegment,
     components::{Route, Router, Routes},
 };
 
-/// The HTML document the server renders around [`App`].
+/// The HTML document the server renders around [`App`]. The title and stylesheet are plain
+/// tags here rather than `leptos_meta` components inside [`App`]: no page changes them, and
+/// `leptos_meta`'s browser half would be WASM every visitor downloads.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -35,7 +36,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
-                <MetaTags/>
+                <link rel="stylesheet" id="leptos" href="/pkg/pulse.css"/>
+                <title>"Pulse: a live event pipeline"</title>
             </head>
             <body>
                 <App/>
@@ -47,13 +49,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The application: routes and the hydration marker end-to-end tests wait for.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     // Effects run only in the browser, once hydrated: a test waits for this flag before clicking.
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move |_| set_hydrated.set(true));
     view! {
-        <Stylesheet id="leptos" href="/pkg/pulse.css"/>
-        <Title text="Pulse: a live event pipeline"/>
         <Router>
             <main class="page" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=|| view! { <p>"Page not found."</p> }>
