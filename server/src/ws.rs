@@ -1,5 +1,7 @@
-//! `GET /ws`: the live stream. Sends the latest serialized snapshot at once, then every new one
-//! the reporter publishes (10 per second), the same bytes to every client.
+//! `GET /ws`: the live stream. Sends a full frame at once (the whole five-minute window and the
+//! latest feed items), then each tick's delta frame (10 per second), the same bytes to every
+//! client. A client that fell behind (ticks skipped while it was slow) gets the current tick's
+//! full frame instead, so nothing it shows has holes.
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -18,19 +20,22 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 }
 
 async fn stream(socket: WebSocket, state: AppState) {
-    let mut snapshots = state.reporter.subscribe();
+    let mut ticks = state.reporter.subscribe();
     let _open = state.observe.sockets().opened();
     let (mut tx, mut rx) = socket.split();
+    let mut sent: Option<u64> = None;
     loop {
-        let current = snapshots.borrow_and_update().clone();
-        state.observe.sockets().sent(current.len());
-        if tx.send(Message::Text(current.as_ref().into())).await.is_err() {
+        let tick = ticks.borrow_and_update().clone();
+        let text = if sent.is_some_and(|s| tick.seq == s + 1) { tick.delta() } else { tick.full() };
+        sent = Some(tick.seq);
+        state.observe.sockets().sent(text.len());
+        if tx.send(Message::Text(text.as_ref().into())).await.is_err() {
             return;
         }
-        // Wait for the next snapshot, answering nothing the client says (it only listens).
+        // Wait for the next tick, answering nothing the client says (it only listens).
         loop {
             tokio::select! {
-                changed = snapshots.changed() => {
+                changed = ticks.changed() => {
                     if changed.is_err() {
                         let _ = tx.send(Message::Close(None)).await;
                         return;

@@ -5,6 +5,7 @@ pub mod catalogue;
 mod dashboard;
 mod dead_letter;
 mod demo;
+mod live;
 mod pipeline;
 mod pubsub;
 mod reading;
@@ -16,6 +17,9 @@ pub use dashboard::{
 };
 pub use dead_letter::{DeadLetterEntry, DeadLetterPage, DeadLetterStats, FailureRecord};
 pub use demo::{SIMULATOR_MAX_RATE, SimulatorState};
+pub use live::{
+    FEED_ITEMS, FEED_PER_FRAME, FeedItem, FeedStatus, LIVE_HISTORY_POINTS, LiveFrame, LiveModel, LivePoint,
+};
 pub use pipeline::{
     BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,
     RetrySetting, StageRole, StageStats, Topology,
