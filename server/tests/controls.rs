@@ -105,7 +105,7 @@ async fn the_simulators_excess_is_counted_as_dropped_and_the_ledger_balances() {
     assert_eq!(last.published, last.simulator.published);
     assert_eq!(last.dropped, last.simulator.dropped);
     assert!(last.failed > 0, "half of what got in was out of range");
-    for bad in [[("rate_per_s", "0"), ("invalid_pct", "5")], [("rate_per_s", "10"), ("invalid_pct", "101")]] {
+    for bad in [[("rate_per_s", "9"), ("invalid_pct", "5")], [("rate_per_s", "10"), ("invalid_pct", "101")]] {
         let (status, body) = s.rpc("start_simulator", &bad).await;
         assert!(status != 200 && body.contains("between"), "{body}");
     }
