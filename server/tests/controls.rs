@@ -23,7 +23,7 @@ async fn concurrency_changes_at_run_time_and_bad_values_are_refused() {
     assert_eq!(processors, 6);
     for bad in ["0", "17"] {
         let (status, body) = s.rpc("set_concurrency", &[("concurrency", bad)]).await;
-        assert_ne!(status, 200);
+        assert_eq!(status, 400, "a bad value is the caller's mistake: {body}");
         assert!(body.contains("concurrency must be between 1 and 16"), "{body}");
     }
     assert_eq!(s.rpc("set_concurrency", &[("concurrency", "1")]).await, (200, "6".into()));

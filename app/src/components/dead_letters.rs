@@ -27,11 +27,14 @@ pub fn DeadLetterPanel(stats: Signal<StatsSnapshot>) -> impl IntoView {
         }
     });
     let page = Resource::new(move || key.get().1, |_| list_dead_letters(None, SHOWN));
-    let replayed = replay.said(|n| format!("Replayed {} letter{}.", format::count(*n), if *n == 1 { "" } else { "s" }));
-    let purged = purge.said(|n| format!("Purged {} letter{}.", format::count(*n), if *n == 1 { "" } else { "s" }));
+    let replayed =
+        replay.said(|n| format!("Replayed {} letter{}.", format::count(*n), if *n == 1 { "" } else { "s" }));
+    let purged =
+        purge.said(|n| format!("Purged {} letter{}.", format::count(*n), if *n == 1 { "" } else { "s" }));
     // Whichever button was used last speaks.
     let purged_last = RwSignal::new(false);
-    let said: Signal<Said> = Signal::derive(move || if purged_last.get() { purged.get() } else { replayed.get() });
+    let said: Signal<Said> =
+        Signal::derive(move || if purged_last.get() { purged.get() } else { replayed.get() });
     let empty = move || stats.with(|s| s.dead_letters.stored == 0);
     view! {
         <section class="panel" aria-labelledby="dlq-title">
@@ -76,7 +79,11 @@ pub fn DeadLetterPanel(stats: Signal<StatsSnapshot>) -> impl IntoView {
     .into_any()
 }
 
-fn letter(e: DeadLetterEntry, replay: Control<ReplayDeadLetters>, purged_last: RwSignal<bool>) -> impl IntoView {
+fn letter(
+    e: DeadLetterEntry,
+    replay: Control<ReplayDeadLetters>,
+    purged_last: RwSignal<bool>,
+) -> impl IntoView {
     let field = |k: &str| e.payload.get(k).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
     let what = format!(
         "{} {} {}",

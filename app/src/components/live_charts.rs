@@ -23,7 +23,9 @@ pub fn LiveCharts(model: RwSignal<LiveModel>) -> impl IntoView {
     let errors = series(model, &[LivePoint::error_pct]);
     let latency = series(model, &[|p| p.p50_us / 1000.0, |p| p.p99_us / 1000.0]);
     let last = move |f: fn(&LivePoint) -> String| {
-        Signal::derive(move || model.with(|m| m.history.back().map_or_else(|| "waiting for a second…".into(), f)))
+        Signal::derive(move || {
+            model.with(|m| m.history.back().map_or_else(|| "waiting for a second…".into(), f))
+        })
     };
     view! {
         <section class="live-charts" aria-label="Charts of the last five minutes">

@@ -26,7 +26,9 @@ const MAX_SLICE: u64 = 50_000;
 /// Why the simulator refused to start.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SimulatorError {
-    #[error("rate must be between {SIMULATOR_MIN_RATE} and {SIMULATOR_MAX_RATE} readings per second, got {0}")]
+    #[error(
+        "rate must be between {SIMULATOR_MIN_RATE} and {SIMULATOR_MAX_RATE} readings per second, got {0}"
+    )]
     Rate(u32),
     #[error("invalid share must be between 0 and 100 %, got {0}")]
     InvalidShare(u8),

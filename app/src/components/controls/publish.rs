@@ -10,7 +10,8 @@ use leptos::prelude::*;
 pub fn PublishControls() -> impl IntoView {
     let publish = Control::<PublishSample>::new();
     let burst = RwSignal::new("1000".to_string());
-    let said = publish.said(|n| format!("Published {} event{}.", format::count(*n), if *n == 1 { "" } else { "s" }));
+    let said =
+        publish.said(|n| format!("Published {} event{}.", format::count(*n), if *n == 1 { "" } else { "s" }));
     view! {
         <fieldset class="control">
             <legend>"Publish"</legend>

@@ -9,7 +9,9 @@ use leptos::prelude::*;
 #[component]
 pub fn CrashControl() -> impl IntoView {
     let crash = Control::<CrashProcessor>::new();
-    let said = crash.said(|_| "Sent a reading from sensor \"crash\": its handler panics; watch it fail in the feed.".into());
+    let said = crash.said(|_| {
+        "Sent a reading from sensor \"crash\": its handler panics; watch it fail in the feed.".into()
+    });
     view! {
         <fieldset class="control">
             <legend>"Fault tolerance"</legend>

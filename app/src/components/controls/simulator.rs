@@ -19,8 +19,9 @@ pub fn SimulatorControls(stats: Signal<StatsSnapshot>) -> impl IntoView {
     let stopped_last = RwSignal::new(false);
     let go = move |_| {
         stopped_last.set(false);
-        let args = whole(&rate.get(), "rate")
-            .and_then(|rate_per_s| Ok(StartSimulator { rate_per_s, invalid_pct: whole(&invalid.get(), "invalid %")? }));
+        let args = whole(&rate.get(), "rate").and_then(|rate_per_s| {
+            Ok(StartSimulator { rate_per_s, invalid_pct: whole(&invalid.get(), "invalid %")? })
+        });
         start.run(args);
     };
     let started = start.said(|_| "Simulated publisher running.".into());
