@@ -13,14 +13,16 @@ pub fn StageList(stats: Signal<StatsSnapshot>) -> impl IntoView {
     let kill = Control::<KillStage>::new();
     let last = RwSignal::new(String::new());
     let said = kill.said(move |_| format!("Killed {}: its supervisor restarted it.", last.get_untracked()));
-    let rows = move || {
+    // Rows are keyed by name only, so a row (and its Kill button) stays the same element while
+    // its figures change ten times a second: a click is never lost to a redraw.
+    let names = move || {
         stats.with(|s| {
             let running = s.pipeline.controls.concurrency as usize;
             s.pipeline
                 .stages
                 .iter()
                 .filter(|st| st.role != StageRole::Processor || processor_index(&st.name) < running)
-                .cloned()
+                .map(|st| (st.name.clone(), st.role))
                 .collect::<Vec<_>>()
         })
     };
@@ -34,31 +36,51 @@ pub fn StageList(stats: Signal<StatsSnapshot>) -> impl IntoView {
                 <thead><tr><th scope="col">"stage"</th><th scope="col">"msg/s"</th><th scope="col" class="col-queue">"queue"</th>
                     <th scope="col">"restarts"</th><th scope="col"><span class="visually-hidden">"action"</span></th></tr></thead>
                 <tbody>
-                    <For each=rows key=|st| (st.name.clone(), st.restarts, st.per_s.to_bits(), st.queue) let(st)>
-                        <tr data-stage=st.name.clone()>
-                            <th scope="row">{st.name.clone()}</th>
-                            <td>{format::rate(st.per_s)}</td>
-                            <td class="col-queue">{format::count(st.queue)}</td>
-                            <td data-testid="stage-restarts">{format::count(st.restarts)}</td>
-                            <td>
-                                {(st.role != StageRole::Producer).then(|| {
-                                    let name = st.name.clone();
-                                    let label = format!("Kill {name}");
-                                    view! {
-                                        <button type="button" class="small-button danger" aria-label=label
-                                            on:click=move |_| {
-                                                last.set(name.clone());
-                                                kill.run(Ok(KillStage { stage: name.clone() }));
-                                            }>"Kill"</button>
-                                    }
-                                })}
-                            </td>
-                        </tr>
+                    <For each=names key=|(name, _)| name.clone() let((name, role))>
+                        <StageRow name role stats kill last/>
                     </For>
                 </tbody>
             </table>
             <Outcome testid="kill-outcome" said/>
         </section>
+    }
+    .into_any()
+}
+
+/// One stage's figures, read from the stats by name.
+#[component]
+fn StageRow(
+    name: String,
+    role: StageRole,
+    stats: Signal<StatsSnapshot>,
+    kill: Control<KillStage>,
+    last: RwSignal<String>,
+) -> impl IntoView {
+    let figure = {
+        let name = name.clone();
+        move |f: fn(&crate::model::StageStats) -> String| {
+            let name = name.clone();
+            move || stats.with(|s| s.pipeline.stages.iter().find(|st| st.name == name).map(f).unwrap_or_default())
+        }
+    };
+    let button = (role != StageRole::Producer).then(|| {
+        let target = name.clone();
+        view! {
+            <button type="button" class="small-button danger" aria-label=format!("Kill {name}")
+                on:click=move |_| {
+                    last.set(target.clone());
+                    kill.run(Ok(KillStage { stage: target.clone() }));
+                }>"Kill"</button>
+        }
+    });
+    view! {
+        <tr data-stage=name.clone()>
+            <th scope="row">{name.clone()}</th>
+            <td>{figure(|st| format::rate(st.per_s))}</td>
+            <td class="col-queue">{figure(|st| format::count(st.queue))}</td>
+            <td data-testid="stage-restarts">{figure(|st| format::count(st.restarts))}</td>
+            <td>{button}</td>
+        </tr>
     }
     .into_any()
 }
