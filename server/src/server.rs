@@ -13,7 +13,7 @@ use crate::readings::ReadingsHandler;
 use crate::shutdown::{Drain, OwnedRuntime};
 use crate::state::AppState;
 use crate::telemetry::{Aggregates, Feed, Ledger, Reporter, Stats};
-use crate::{api, ws};
+use crate::{api, rpc_status, ws};
 use app::api::{SharedBackend, SharedDashboardSource};
 use app::model::StatsSnapshot;
 use app::{App, shell};
@@ -146,6 +146,7 @@ pub fn routes(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(rpc_status::refine))
         .layer(axum::middleware::from_fn_with_state(state.observe.http(), observe::http::track))
         .layer(CompressionLayer::new())
         .with_state(state)

@@ -16,7 +16,7 @@ pub use dashboard::{
     REFRESH_CHOICES, Row, SystemInfo, parse_refresh,
 };
 pub use dead_letter::{DeadLetterEntry, DeadLetterPage, DeadLetterStats, FailureRecord};
-pub use demo::{SIMULATOR_MAX_RATE, SimulatorState};
+pub use demo::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE, SimulatorState};
 pub use live::{
     FEED_ITEMS, FEED_PER_FRAME, FeedItem, FeedStatus, LIVE_HISTORY_POINTS, LiveFrame, LiveModel, LivePoint,
 };
