@@ -3,6 +3,7 @@
 
 use super::feed::{Feed, unix_ms};
 use app::model::{FEED_ITEMS, LIVE_HISTORY_POINTS, LiveFrame, LivePoint, StatsSnapshot};
+use axum::extract::ws::Utf8Bytes;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -92,12 +93,15 @@ impl LiveSource {
 }
 
 /// One tick of the stream: its delta frame, serialized once for every socket, and its full
-/// frame, serialized on first demand (a socket opening, or one that fell behind).
+/// frame, serialized on first demand (a socket opening, or one that fell behind). Both are
+/// kept as the WebSocket's text payload ([`Utf8Bytes`], reference-counted): every socket sends
+/// the same buffer, cloned by a count, never copied (a copy per socket was 1,000 allocations
+/// and ~4.4 MB of memcpy per tick at 1,000 clients).
 pub struct Tick {
     pub seq: u64,
-    delta: Arc<str>,
+    delta: Utf8Bytes,
     stats: StatsSnapshot,
-    full: OnceLock<Arc<str>>,
+    full: OnceLock<Utf8Bytes>,
     source: Arc<LiveSource>,
 }
 
@@ -109,19 +113,20 @@ impl Tick {
     }
 
     /// The delta frame's JSON.
-    pub fn delta(&self) -> &Arc<str> {
+    pub fn delta(&self) -> &Utf8Bytes {
         &self.delta
     }
 
     /// The full frame's JSON, made once per tick however many sockets ask.
-    pub fn full(&self) -> &Arc<str> {
+    pub fn full(&self) -> &Utf8Bytes {
         self.full.get_or_init(|| serialize(&self.source.full_frame(self.seq, self.stats.clone())))
     }
 }
 
-fn serialize(frame: &LiveFrame) -> Arc<str> {
-    // Numbers and strings always serialize; a NaN would become null, not an error.
-    serde_json::to_string(frame).map_or_else(|e| format!(r#"{{"error":"{e}"}}"#).into(), Into::into)
+fn serialize(frame: &LiveFrame) -> Utf8Bytes {
+    // Numbers and strings always serialize; a NaN would become null, not an error. The String
+    // becomes the payload without a copy.
+    serde_json::to_string(frame).unwrap_or_else(|e| format!(r#"{{"error":"{e}"}}"#)).into()
 }
 
 #[cfg(test)]
@@ -174,6 +179,6 @@ mod tests {
         let full: LiveFrame = serde_json::from_str(tick.full()).expect("json");
         assert!(full.full);
         assert_eq!((full.seq, full.history.len(), full.stats.published), (4, 1, 7));
-        assert!(Arc::ptr_eq(tick.full(), tick.full()), "made once");
+        assert_eq!(tick.full().as_str().as_ptr(), tick.full().as_str().as_ptr(), "made once, shared");
     }
 }
