@@ -1,4 +1,6 @@
 import { defineConfig } from "@playwright/test";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 // The specs run against the release build that `scripts/test.sh` made with cargo-leptos. The
@@ -6,6 +8,8 @@ import path from "node:path";
 const root = path.resolve(__dirname, "..");
 const port = Number(process.env.PULSE_E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
+// A fresh data directory per run: the dead-letter queue starts empty, whatever ran before.
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulse-e2e-"));
 
 export default defineConfig({
   testDir: "./tests",
@@ -48,6 +52,7 @@ export default defineConfig({
       LEPTOS_OUTPUT_NAME: "pulse",
       LEPTOS_ENV: "PROD",
       RUST_LOG: "warn",
+      PULSE_DATA_DIR: dataDir,
     },
   },
 });

@@ -29,6 +29,16 @@ pub fn pct(x: f64) -> String {
     if x.is_finite() { format!("{x:.1}") } else { "0.0".into() }
 }
 
+/// Microseconds as milliseconds: two decimals under 10 ms, one under 100, none above.
+pub fn ms(us: f64) -> String {
+    let ms = if us.is_finite() { us.max(0.0) / 1000.0 } else { 0.0 };
+    match ms {
+        m if m < 10.0 => format!("{m:.2}"),
+        m if m < 100.0 => format!("{m:.1}"),
+        m => count(m.round() as u64),
+    }
+}
+
 /// A measured value with up to one decimal.
 pub fn value(x: f64) -> String {
     format!("{x:.1}")
@@ -63,6 +73,10 @@ mod tests {
         assert_eq!(rate(2.35), "2.4");
         assert_eq!(rate(12_345.6), "12,346");
         assert_eq!(pct(12.345), "12.3");
+        assert_eq!(ms(76.0), "0.08");
+        assert_eq!(ms(15_250.0), "15.3");
+        assert_eq!(ms(1_234_000.0), "1,234");
+        assert_eq!(ms(f64::NAN), "0.00");
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //! - `components/`, `pages/`: the view; [`stream`]: the WebSocket feeding it.
 //! - [`shell`] / [`App`]: the HTML document and the router.
 
+// Leptos' typed views nest deeply; the live page's panels exceed the default of 128.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;

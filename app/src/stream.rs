@@ -1,10 +1,12 @@
-//! The live stream: one WebSocket per page feeding stats snapshots into signals.
+//! The live stream: one WebSocket per page feeding [`LiveFrame`]s into the page's model.
 //!
-//! On the server this does nothing (the first paint comes from `get_stats`); in the browser it
-//! connects to `/ws`, reconnects with exponential back-off when the socket closes, and tells the
-//! page whether it is live so a visitor knows the numbers are current.
+//! On the server this does nothing (the first paint comes from `get_live`); in the browser it
+//! connects to `/ws`, hands every frame to the page, reconnects with exponential back-off when
+//! the socket closes (a restarted server is picked up by itself: its first frame is full), and
+//! tells the page whether it is live so a visitor knows the numbers are current. The socket is
+//! closed when the page that opened it goes away.
 
-use crate::model::StatsSnapshot;
+use crate::model::LiveFrame;
 use leptos::prelude::*;
 
 /// The state of the page's stream, shown as a badge.
@@ -12,7 +14,7 @@ use leptos::prelude::*;
 pub enum Connection {
     /// First attempt under way.
     Connecting,
-    /// Snapshots are arriving.
+    /// Frames are arriving.
     Live,
     /// The socket closed; a new attempt is scheduled.
     Reconnecting,
@@ -29,24 +31,16 @@ impl Connection {
     }
 }
 
-/// Signals fed by the stream.
-#[derive(Clone, Copy)]
-pub struct LiveStats {
-    /// The newest snapshot received, if any yet.
-    pub snapshot: ReadSignal<Option<StatsSnapshot>>,
-    /// Whether the stream is live.
-    pub connection: ReadSignal<Connection>,
-}
-
-/// Starts the page's stream (in the browser) and returns its signals.
-pub fn use_live_stats() -> LiveStats {
-    let (snapshot, set_snapshot) = signal(None::<StatsSnapshot>);
-    let (connection, set_connection) = signal(Connection::Connecting);
+/// Opens the page's stream (in the browser): every frame goes to `on_frame`, the connection's
+/// state to `connection`. Stops when the calling component is cleaned up.
+pub fn connect(connection: WriteSignal<Connection>, on_frame: impl Fn(LiveFrame) + 'static) {
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| client::start(set_snapshot, set_connection));
+    {
+        let generation = client::start(connection, std::rc::Rc::new(on_frame));
+        on_cleanup(move || client::stop(generation));
+    }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (set_snapshot, set_connection);
-    LiveStats { snapshot, connection }
+    let _ = (connection, on_frame);
 }
 
 /// Delay before reconnect attempt `attempt` (0-based): 250 ms doubling up to 5 s.
@@ -57,7 +51,7 @@ pub fn backoff_ms(attempt: u32) -> u32 {
 #[cfg(feature = "hydrate")]
 mod client {
     use super::{Connection, backoff_ms};
-    use crate::model::StatsSnapshot;
+    use crate::model::LiveFrame;
     use leptos::prelude::*;
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
@@ -65,10 +59,12 @@ mod client {
     use wasm_bindgen::prelude::Closure;
     use web_sys::{MessageEvent, WebSocket};
 
+    type OnFrame = Rc<dyn Fn(LiveFrame)>;
+
     /// The open socket and the callbacks it holds. Kept until the next attempt replaces it, so
     /// callbacks are dropped only once they can no longer run (no leak per reconnect).
     struct Socket {
-        _ws: WebSocket,
+        ws: WebSocket,
         _on_open: Closure<dyn FnMut()>,
         _on_message: Closure<dyn FnMut(MessageEvent)>,
         _on_close: Closure<dyn FnMut()>,
@@ -76,6 +72,13 @@ mod client {
 
     thread_local! {
         static CURRENT: RefCell<Option<Socket>> = const { RefCell::new(None) };
+        /// Bumped by every start and stop: callbacks of an older stream see a different number
+        /// and do nothing.
+        static GENERATION: Cell<u64> = const { Cell::new(0) };
+    }
+
+    fn current(generation: u64) -> bool {
+        GENERATION.with(Cell::get) == generation
     }
 
     fn url() -> Option<String> {
@@ -84,31 +87,44 @@ mod client {
         Some(format!("{scheme}://{}/ws", location.host().ok()?))
     }
 
-    pub fn start(set_snapshot: WriteSignal<Option<StatsSnapshot>>, set_conn: WriteSignal<Connection>) {
-        connect(set_snapshot, set_conn, 0);
+    pub fn start(set_conn: WriteSignal<Connection>, on_frame: OnFrame) -> u64 {
+        let generation = GENERATION.with(|g| {
+            g.set(g.get() + 1);
+            g.get()
+        });
+        connect(set_conn, on_frame, generation, 0);
+        generation
     }
 
-    fn retry(
-        set_snapshot: WriteSignal<Option<StatsSnapshot>>,
-        set_conn: WriteSignal<Connection>,
-        attempt: u32,
-    ) {
-        set_conn.set(Connection::Reconnecting);
+    pub fn stop(generation: u64) {
+        if current(generation) {
+            GENERATION.with(|g| g.set(g.get() + 1));
+            if let Some(socket) = CURRENT.with(|c| c.borrow_mut().take()) {
+                // Detach the callbacks before they are dropped with `socket`: a dropped closure
+                // must never be called by the browser.
+                socket.ws.set_onopen(None);
+                socket.ws.set_onmessage(None);
+                socket.ws.set_onclose(None);
+                let _ = socket.ws.close();
+            }
+        }
+    }
+
+    fn retry(set_conn: WriteSignal<Connection>, on_frame: OnFrame, generation: u64, attempt: u32) {
+        set_conn.try_set(Connection::Reconnecting);
         gloo_timers::callback::Timeout::new(backoff_ms(attempt), move || {
-            connect(set_snapshot, set_conn, attempt + 1)
+            if current(generation) {
+                connect(set_conn, on_frame, generation, attempt + 1);
+            }
         })
         .forget();
     }
 
-    fn connect(
-        set_snapshot: WriteSignal<Option<StatsSnapshot>>,
-        set_conn: WriteSignal<Connection>,
-        attempt: u32,
-    ) {
+    fn connect(set_conn: WriteSignal<Connection>, on_frame: OnFrame, generation: u64, attempt: u32) {
         // Drop the previous socket and its callbacks: it is closed, its callbacks have run.
         CURRENT.with(|c| c.borrow_mut().take());
         let Some(ws) = url().and_then(|u| WebSocket::new(&u).ok()) else {
-            retry(set_snapshot, set_conn, attempt);
+            retry(set_conn, on_frame, generation, attempt);
             return;
         };
         // A socket that opened once starts its back-off afresh when it closes.
@@ -117,26 +133,31 @@ mod client {
             let opened = opened.clone();
             move || {
                 opened.set(true);
-                set_conn.set(Connection::Live);
+                set_conn.try_set(Connection::Live);
             }
         });
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let Some(text) = e.data().as_string() {
-                match serde_json::from_str::<StatsSnapshot>(&text) {
-                    Ok(s) => set_snapshot.set(Some(s)),
-                    Err(err) => leptos::logging::warn!("bad snapshot from /ws: {err}"),
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
+            let on_frame = on_frame.clone();
+            move |e: MessageEvent| {
+                let Some(text) = e.data().as_string() else { return };
+                match serde_json::from_str::<LiveFrame>(&text) {
+                    Ok(frame) if current(generation) => on_frame(frame),
+                    Ok(_) => {}
+                    Err(err) => leptos::logging::warn!("bad frame from /ws: {err}"),
                 }
             }
         });
         let on_close = Closure::<dyn FnMut()>::new(move || {
-            retry(set_snapshot, set_conn, if opened.get() { 0 } else { attempt });
+            if current(generation) {
+                retry(set_conn, on_frame.clone(), generation, if opened.get() { 0 } else { attempt });
+            }
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         CURRENT.with(|c| {
             *c.borrow_mut() =
-                Some(Socket { _ws: ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+                Some(Socket { ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
         });
     }
 }

@@ -1,52 +1,28 @@
 import { test, expect } from "@playwright/test";
 import { counter, openLivePage, stats } from "./helpers";
 
-test("the first paint is server-rendered with the current numbers", async ({ page, request }) => {
+test("the first paint is server-rendered with the current numbers, charts and feed", async ({ page, request }) => {
+  // Some traffic first, so there is something to paint.
+  await request.post("/api/events", { data: [{ sensor: "first-paint", kind: "humidity", value: 140 }] });
+  await expect.poll(async () => (await stats(page)).in_flight).toBe(0);
   const before = await stats(page);
   const html = await (await request.get("/")).text();
   expect(html).toContain("<h1>Pulse</h1>");
-  expect(html).toMatch(/data-testid="published">[\d,]+</);
   // The server renders the ledger as it is, not zeros: it is at least what /api/stats said.
   const published = Number(/data-testid="published">([\d,]+)</.exec(html)![1].replace(/,/g, ""));
   expect(published).toBeGreaterThanOrEqual(before.published);
+  expect(published).toBeGreaterThan(0);
+  // The feed and the charts are in the first paint too.
+  expect(html).toContain("first-paint");
+  expect(html).toMatch(/data-testid="chart-throughput" data-points="\d+"/);
 });
 
-test("the page hydrates and its stream goes live", async ({ page }) => {
+test("the page hydrates, its stream goes live and keeps updating without a reload", async ({ page }) => {
   await openLivePage(page);
   await expect(page.getByRole("heading", { name: "Pulse" })).toBeVisible();
-  await expect(page.getByRole("button", { name: "Publish 1", exact: true })).toBeEnabled();
-  await expect(page.getByRole("button", { name: "Publish 1,000" })).toBeEnabled();
-});
-
-test("Publish 1,000 moves the counters within a second, without a reload", async ({ page }) => {
-  await openLivePage(page);
-  const published = await counter(page, "published");
-  const acked = (await counter(page, "processed")) + (await counter(page, "failed"));
-  await page.getByRole("button", { name: "Publish 1,000" }).click();
-  await expect(page.getByTestId("publish-outcome")).toHaveText("Published 1,000 events.");
-  await expect.poll(() => counter(page, "published"), { timeout: 1_000 }).toBe(published + 1_000);
-  await expect
-    .poll(async () => (await counter(page, "processed")) + (await counter(page, "failed")), { timeout: 2_000 })
-    .toBe(acked + 1_000);
-  await expect(page.getByTestId("in-flight")).toHaveText("0");
-  await expect(page.getByTestId("ledger")).toHaveAttribute("data-balanced", "true");
-  // Generated traffic is ~5 % out of range: the failures show with their reason.
-  await expect(page.getByRole("list", { name: "Why messages failed or were dropped" })).toContainText("out of range");
-});
-
-test("Publish 1 adds exactly one event", async ({ page }) => {
-  await openLivePage(page);
-  const published = await counter(page, "published");
-  await page.getByRole("button", { name: "Publish 1", exact: true }).click();
-  await expect(page.getByTestId("publish-outcome")).toHaveText("Published 1 event.");
-  await expect.poll(() => counter(page, "published"), { timeout: 1_000 }).toBe(published + 1);
-});
-
-test("the stream keeps updating without a reload", async ({ page }) => {
-  await openLivePage(page);
   const first = await page.getByTestId("uptime").textContent();
   await expect.poll(() => page.getByTestId("uptime").textContent(), { timeout: 2_000 }).not.toBe(first);
-  // Events posted by someone else (the HTTP API) show up on this open page.
+  // Events posted by someone else (the HTTP API) show up on this open page, in the feed too.
   const published = await counter(page, "published");
   const res = await page.request.post("/api/events", {
     data: [
@@ -56,5 +32,84 @@ test("the stream keeps updating without a reload", async ({ page }) => {
   });
   expect(res.status()).toBe(202);
   await expect.poll(() => counter(page, "published"), { timeout: 1_000 }).toBe(published + 2);
+  const feed = page.getByTestId("feed");
+  await expect(feed.locator("tr", { hasText: "e2e-2" })).toContainText("humidity 140 out of range");
+  await expect(feed.locator("tr", { hasText: "e2e-2" })).toHaveAttribute("data-status", "failed");
   await expect(page.getByRole("table", { name: "Per-kind aggregates" })).toContainText("temperature");
+});
+
+test("Publish one adds exactly one event", async ({ page }) => {
+  await openLivePage(page);
+  const published = await counter(page, "published");
+  await page.getByRole("button", { name: "Publish one" }).click();
+  await expect(page.getByTestId("publish-outcome")).toHaveText("Published 1 event.");
+  await expect.poll(() => counter(page, "published"), { timeout: 1_000 }).toBe(published + 1);
+});
+
+test("Publish burst moves the counters within a second and the ledger balances", async ({ page }) => {
+  await openLivePage(page);
+  const published = await counter(page, "published");
+  const acked = (await counter(page, "processed")) + (await counter(page, "failed"));
+  await page.getByLabel("Burst of").fill("2500");
+  await page.getByRole("button", { name: "Publish burst" }).click();
+  await expect(page.getByTestId("publish-outcome")).toHaveText("Published 2,500 events.");
+  await expect.poll(() => counter(page, "published"), { timeout: 1_000 }).toBe(published + 2_500);
+  await expect
+    .poll(async () => (await counter(page, "processed")) + (await counter(page, "failed")), { timeout: 3_000 })
+    .toBe(acked + 2_500);
+  await expect(page.getByTestId("in-flight")).toHaveText("0");
+  await expect(page.getByTestId("ledger")).toHaveAttribute("data-balanced", "true");
+  // Generated traffic is ~5 % out of range: the failures show with their reason.
+  await expect(page.getByRole("list", { name: "Why messages failed or were dropped" })).toContainText("out of range");
+});
+
+test("a bad burst size is refused with a visible message and publishes nothing", async ({ page }) => {
+  await openLivePage(page);
+  const published = await counter(page, "published");
+  const outcome = page.getByTestId("publish-outcome");
+  await page.getByLabel("Burst of").fill("50000");
+  await page.getByRole("button", { name: "Publish burst" }).click();
+  await expect(outcome).toContainText("count must be between 1 and 10000, got 50000");
+  await expect(outcome).toHaveAttribute("role", "alert");
+  await page.getByLabel("Burst of").fill("lots");
+  await page.getByRole("button", { name: "Publish burst" }).click();
+  await expect(outcome).toContainText('burst size: "lots" is not a whole number');
+  expect(await counter(page, "published")).toBe(published);
+});
+
+test("every control is reachable by keyboard and has an accessible name", async ({ page }) => {
+  await openLivePage(page);
+  const names: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press("Tab");
+    const name = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return "";
+      const labelled = el.getAttribute("aria-label") ?? (el as HTMLInputElement).labels?.[0]?.textContent;
+      return `${el.tagName}:${(labelled ?? el.textContent ?? "").trim()}`;
+    });
+    names.push(name);
+  }
+  for (const expected of [
+    "BUTTON:Publish one", "INPUT:Burst of", "BUTTON:Publish burst", "INPUT:Rate", "INPUT:Invalid",
+    "BUTTON:Start", "BUTTON:Pause intake", "BUTTON:One processor fewer", "BUTTON:One processor more",
+    "INPUT:Rate limit", "BUTTON:Crash a processor", "BUTTON:Pause feed", "BUTTON:Kill processor 0",
+  ]) {
+    expect(names, `${expected} reached by Tab`).toContain(expected);
+  }
+  expect(names.filter((n) => n.endsWith(":")), "nothing focusable without a name").toEqual([]);
+});
+
+test("the layout fits a phone without sideways scrolling and keeps its size while numbers change", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await openLivePage(page);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await page.setViewportSize({ width: 1360, height: 900 });
+  const box = async () => page.getByTestId("published").locator("xpath=ancestor::div[@class='stat']").boundingBox();
+  const before = await box();
+  await page.getByRole("button", { name: "Publish burst" }).click();
+  await expect(page.getByTestId("publish-outcome")).toContainText("Published");
+  await page.waitForTimeout(500);
+  expect(await box()).toEqual(before);
 });

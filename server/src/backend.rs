@@ -5,10 +5,15 @@ use crate::dlq::{DlqError, ReplayError, Selection};
 use crate::ingest::IngestError;
 use crate::pipeline::{PipelineError, RateLimit};
 use crate::pubsub::{PubSubError, SubscriberId};
+use crate::readings::CRASH_SENSOR;
 use crate::state::AppState;
+use crate::telemetry::unix_ms;
 use app::api::{Backend, BoxFuture};
 use app::error::AppError;
-use app::model::{DeadLetterPage, OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot};
+use app::model::{
+    DeadLetterPage, Kind, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting, SensorReading,
+    StatsSnapshot,
+};
 use std::time::Duration;
 
 impl Backend for AppState {
@@ -21,6 +26,36 @@ impl Backend for AppState {
 
     fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
+    }
+
+    fn live(&self) -> LiveFrame {
+        self.reporter.frame()
+    }
+
+    fn crash_processor(&self) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(async move {
+            let reading = SensorReading {
+                sensor: CRASH_SENSOR.into(),
+                kind: Kind::Temperature,
+                value: 21.0,
+                at: Some(unix_ms()),
+            };
+            self.ingest.try_publish(vec![reading]).map_err(ingest_error)?;
+            tracing::info!("processor crash requested: a reading whose handler panics was published");
+            Ok(())
+        })
+    }
+
+    fn kill_stage(&self, stage: &str) -> Result<(), AppError> {
+        let pipeline = &self.stats.pipeline;
+        let id = pipeline.stage_named(stage).ok_or_else(|| {
+            AppError::InvalidArgument(format!(
+                "no running stage named {stage:?} (processors, batchers and batch processors can be killed)"
+            ))
+        })?;
+        pipeline.kill(id).map_err(control_error)?;
+        tracing::warn!(stage, "stage killed on request: its supervisor restarts it");
+        Ok(())
     }
 
     fn controls(&self) -> PipelineControls {

@@ -16,7 +16,7 @@
 use crate::dlq::{DeadLetter, DeadLetterWriter, DeadLetters, DlqError, ReplayError, Selection};
 use crate::ingest::{Ingest, IngestError};
 use crate::pipeline::{Acknowledger, Message, PREVIOUS_FAILURE};
-use crate::telemetry::Ledger;
+use crate::telemetry::{Feed, Ledger};
 use app::model::{DeadLetterPage, DeadLetterStats, SensorReading};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -47,13 +47,25 @@ struct Counters {
 /// The pipeline's acknowledger: the ledger, then the dead-letter inbox.
 pub struct DeadLetterSink {
     ledger: Arc<Ledger>,
+    feed: Option<Arc<Feed>>,
     inbox: mpsc::Sender<Vec<Failed>>,
     counters: Arc<Counters>,
+}
+
+impl DeadLetterSink {
+    /// Also records a sample of every acknowledgement in `feed` (the live page's message list).
+    pub fn with_feed(mut self, feed: Arc<Feed>) -> Self {
+        self.feed = Some(feed);
+        self
+    }
 }
 
 impl Acknowledger<SensorReading> for DeadLetterSink {
     fn ack(&self, successful: &[Message<SensorReading>], failed: &[Message<SensorReading>]) {
         self.ledger.ack(successful, failed);
+        if let Some(feed) = &self.feed {
+            feed.record(successful, failed);
+        }
         if failed.is_empty() {
             return;
         }
@@ -111,7 +123,7 @@ impl DeadLetterQueue {
         };
         let task = tokio::spawn(queue.clone().write(rx, flush));
         *queue.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
-        Ok((queue, DeadLetterSink { ledger, inbox: tx, counters }))
+        Ok((queue, DeadLetterSink { ledger, feed: None, inbox: tx, counters }))
     }
 
     /// The writing task: takes everything queued, writes it in one commit, counts it.

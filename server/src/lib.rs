@@ -25,6 +25,7 @@ pub mod observe;
 pub mod pipeline;
 pub mod pubsub;
 pub mod readings;
+mod rpc_status;
 pub mod server;
 mod shutdown;
 pub mod state;

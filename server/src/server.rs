@@ -12,8 +12,8 @@ use crate::pubsub::{PubSub, SubscribeConfig};
 use crate::readings::ReadingsHandler;
 use crate::shutdown::{Drain, OwnedRuntime};
 use crate::state::AppState;
-use crate::telemetry::{Aggregates, Ledger, Reporter, Stats};
-use crate::{api, ws};
+use crate::telemetry::{Aggregates, Feed, Ledger, Reporter, Stats};
+use crate::{api, rpc_status, ws};
 use app::api::{SharedBackend, SharedDashboardSource};
 use app::model::StatsSnapshot;
 use app::{App, shell};
@@ -50,6 +50,8 @@ pub async fn run(
     )?;
     let store = DeadLetters::open(config.dlq_path(), config.dlq_capacity)?;
     let (dead_letters, acknowledger) = DeadLetterQueue::start(store, ledger.clone(), &config.topic)?;
+    let feed = Arc::new(Feed::default());
+    let acknowledger = acknowledger.with_feed(feed.clone());
     let mut pipeline_config = config.pipeline.clone();
     pipeline_config.observers.push(ledger.clone());
     // The data plane gets its own runtime; HTTP and WebSockets stay on this one.
@@ -81,7 +83,7 @@ pub async fn run(
         dead_letters.clone(),
     );
     let reporter_stop = CancellationToken::new();
-    let reporter = Reporter::start(stats.clone(), reporter_stop.clone(), &background);
+    let reporter = Reporter::start(stats.clone(), feed, reporter_stop.clone(), &background);
     let observe = Observe::new(
         {
             let stats = stats.clone();
@@ -144,6 +146,7 @@ pub fn routes(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(rpc_status::refine))
         .layer(axum::middleware::from_fn_with_state(state.observe.http(), observe::http::track))
         .layer(CompressionLayer::new())
         .with_state(state)

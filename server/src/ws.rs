@@ -1,11 +1,12 @@
-//! `GET /ws`: the live stream. Sends the latest serialized snapshot at once, then every new one
-//! the reporter publishes (10 per second), the same bytes to every client.
+//! `GET /ws`: the live stream. Sends a full frame at once (the whole five-minute window and the
+//! latest feed items), then each tick's delta frame (10 per second), the same bytes to every
+//! client. A client that fell behind (ticks skipped while it was slow) gets the current tick's
+//! full frame instead, so nothing it shows has holes.
 
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
 
 /// Small socket buffers: axum's defaults cost ~133 KB per connection, 4 KiB costs ~8.5 KB and
 /// lowers lag (measured in `shared/PERFORMANCE.md`).
@@ -17,32 +18,36 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
         .on_upgrade(move |socket| stream(socket, state))
 }
 
-async fn stream(socket: WebSocket, state: AppState) {
-    let mut snapshots = state.reporter.subscribe();
+async fn stream(mut socket: WebSocket, state: AppState) {
+    let mut ticks = state.reporter.subscribe();
     let _open = state.observe.sockets().opened();
-    let (mut tx, mut rx) = socket.split();
+    let mut sent: Option<u64> = None;
     loop {
-        let current = snapshots.borrow_and_update().clone();
-        state.observe.sockets().sent(current.len());
-        if tx.send(Message::Text(current.as_ref().into())).await.is_err() {
+        let tick = ticks.borrow_and_update().clone();
+        let text = if sent.is_some_and(|s| tick.seq == s + 1) { tick.delta() } else { tick.full() };
+        sent = Some(tick.seq);
+        state.observe.sockets().sent(text.len());
+        // The tick's own buffer, shared by a reference count: no copy per socket.
+        if socket.send(Message::Text(text.clone())).await.is_err() {
             return;
         }
-        // Wait for the next snapshot, answering nothing the client says (it only listens).
+        // Wait for the next tick, answering nothing the client says (it only listens). The
+        // socket is not split: reading and sending never overlap, and `recv` is cancel-safe.
         loop {
             tokio::select! {
-                changed = snapshots.changed() => {
+                changed = ticks.changed() => {
                     if changed.is_err() {
-                        let _ = tx.send(Message::Close(None)).await;
+                        let _ = socket.send(Message::Close(None)).await;
                         return;
                     }
                     break;
                 }
-                incoming = rx.next() => match incoming {
+                incoming = socket.recv() => match incoming {
                     Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                     Some(Ok(_)) => {}
                 },
                 () = state.shutdown.cancelled() => {
-                    let _ = tx.send(Message::Close(None)).await;
+                    let _ = socket.send(Message::Close(None)).await;
                     return;
                 }
             }

@@ -80,9 +80,11 @@ async fn final_failures_are_dead_lettered_with_every_reason_and_survive_a_restar
 async fn bad_dead_letter_requests_are_refused_with_their_reason() {
     let s = TestServer::start().await;
     let (status, body) = s.rpc("list_dead_letters", &[("limit", "0")]).await;
-    assert!(status != 200 && body.contains("limit must be between 1 and 500"), "{body}");
+    assert!(status == 400 && body.contains("limit must be between 1 and 500"), "{status} {body}");
     let (status, body) = s.rpc("replay_dead_letters", &[("all", "false")]).await;
-    assert!(status != 200 && body.contains("name the letters"), "{body}");
+    assert!(status == 400 && body.contains("name the letters"), "{status} {body}");
+    let (status, body) = s.rpc("list_dead_letters", &[("limit", "many")]).await;
+    assert_eq!(status, 400, "arguments that do not decode are the caller's too: {body}");
     assert_eq!(s.rpc("replay_dead_letters", &[("all", "true")]).await, (200, "0".into()), "empty queue");
     s.stop().await;
 }

@@ -13,6 +13,7 @@ mod dashboard;
 mod dead_letters;
 mod publish;
 mod pubsub;
+mod scenarios;
 mod simulator;
 mod stats;
 
@@ -30,8 +31,11 @@ pub use dead_letters::{
 };
 pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
 pub use pubsub::{AddTap, BROADCAST_MAX, Broadcast, RemoveTap, add_tap, broadcast, remove_tap};
+pub use scenarios::{
+    CrashProcessor, KillStage, STAGE_NAME_MAX, check_stage_name, crash_processor, kill_stage,
+};
 pub use simulator::{StartSimulator, StopSimulator, start_simulator, stop_simulator};
-pub use stats::{GetStats, get_stats};
+pub use stats::{GetLive, GetStats, get_live, get_stats};
 
 #[cfg(feature = "ssr")]
 pub use backend::{Backend, BoxFuture, SharedBackend};
@@ -39,7 +43,9 @@ pub use backend::{Backend, BoxFuture, SharedBackend};
 #[cfg(feature = "ssr")]
 mod backend {
     use crate::error::AppError;
-    use crate::model::{DeadLetterPage, OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot};
+    use crate::model::{
+        DeadLetterPage, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot,
+    };
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -54,6 +60,12 @@ mod backend {
         fn publish_sample(&self, count: u32) -> BoxFuture<'_, Result<u64, AppError>>;
         /// The current ledger and rates.
         fn stats(&self) -> StatsSnapshot;
+        /// A full live frame as of now (stats, history, feed).
+        fn live(&self) -> LiveFrame;
+        /// Publishes one reading whose handler panics (the processor-crash scenario).
+        fn crash_processor(&self) -> BoxFuture<'_, Result<(), AppError>>;
+        /// Kills the running stage the statistics call `stage`.
+        fn kill_stage(&self, stage: &str) -> Result<(), AppError>;
         /// The pipeline's run-time controls as set now.
         fn controls(&self) -> PipelineControls;
         /// Runs `concurrency` processors; returns the previous count.

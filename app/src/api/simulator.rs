@@ -4,16 +4,16 @@
 use super::JsonText;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::model::SIMULATOR_MAX_RATE;
+use crate::model::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE};
 use leptos::prelude::*;
 
 /// Starts (or re-tunes) the simulated publisher: `rate_per_s` readings a second
-/// (1..=2,000,000), `invalid_pct` % of them out of range (0..=100).
+/// (10..=2,000,000), `invalid_pct` % of them out of range (0..=100).
 #[server(prefix = "/rpc", endpoint = "start_simulator", output = JsonText)]
 pub async fn start_simulator(rate_per_s: u32, invalid_pct: u8) -> Result<(), AppError> {
-    if rate_per_s == 0 || rate_per_s > SIMULATOR_MAX_RATE {
+    if !(SIMULATOR_MIN_RATE..=SIMULATOR_MAX_RATE).contains(&rate_per_s) {
         return Err(AppError::InvalidArgument(format!(
-            "rate must be between 1 and {SIMULATOR_MAX_RATE} readings per second, got {rate_per_s}"
+            "rate must be between {SIMULATOR_MIN_RATE} and {SIMULATOR_MAX_RATE} readings per second, got {rate_per_s}"
         )));
     }
     if invalid_pct > 100 {

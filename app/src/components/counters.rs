@@ -24,7 +24,8 @@ fn Stat(
     }
 }
 
-/// The ledger (published, processed, failed, dropped, in flight) and the live rates.
+/// The ledger (published, processed, failed, dropped, in flight), the live rates and the
+/// publish → ack latency; then the ledger's equation, checked live.
 #[component]
 pub fn Counters(stats: Signal<StatsSnapshot>) -> impl IntoView {
     let count = move |f: fn(&StatsSnapshot) -> u64| Signal::derive(move || format::count(stats.with(f)));
@@ -40,8 +41,12 @@ pub fn Counters(stats: Signal<StatsSnapshot>) -> impl IntoView {
                 value=Signal::derive(move || format::rate(stats.with(|s| s.throughput_per_s)))/>
             <Stat label="Error rate" testid="error-rate" unit="%"
                 value=Signal::derive(move || format::pct(stats.with(|s| s.error_rate_pct)))/>
+            <Stat label="Latency p50" testid="latency-p50" unit="ms"
+                value=Signal::derive(move || format::ms(stats.with(|s| s.pipeline.ack_latency.p50_us)))/>
+            <Stat label="Latency p99" testid="latency-p99" unit="ms"
+                value=Signal::derive(move || format::ms(stats.with(|s| s.pipeline.ack_latency.p99_us)))/>
         </section>
-        <p class="ledger" data-testid="ledger" data-balanced=move || balanced().to_string()>
+        <p class="ledger" data-testid="ledger" data-balanced=move || balanced().to_string() aria-label="Ledger">
             {move || stats.with(|s| format!(
                 "{} published = {} processed + {} failed + {} dropped + {} in flight",
                 format::count(s.published), format::count(s.processed), format::count(s.failed),

@@ -1,11 +1,20 @@
 //! Reusable view pieces of the live page, one role per file.
 
+mod chart;
 mod connection;
+pub mod controls;
 mod counters;
+mod dead_letters;
+mod feed;
 mod kinds;
-mod publish;
+mod live_charts;
+mod stages;
 
+pub use chart::{LineChart, LineDef, polyline, short};
 pub use connection::ConnectionBadge;
 pub use counters::Counters;
+pub use dead_letters::DeadLetterPanel;
+pub use feed::MessageFeed;
 pub use kinds::{FailureReasons, KindTable};
-pub use publish::PublishButtons;
+pub use live_charts::LiveCharts;
+pub use stages::StageList;

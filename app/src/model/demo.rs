@@ -2,7 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Fastest rate the simulated publisher accepts, in readings per second.
+/// Slowest rate the simulated publisher accepts, in readings per second: slow enough to follow
+/// each reading in the feed.
+pub const SIMULATOR_MIN_RATE: u32 = 10;
+
+/// Fastest rate the simulated publisher accepts, in readings per second: about what the engine
+/// takes on this machine kind with the page open (`cargo bench -p server --bench pipeline`).
 pub const SIMULATOR_MAX_RATE: u32 = 2_000_000;
 
 /// The simulated publisher: a fleet of sensors sending at a steady rate, with a chosen share of

@@ -5,6 +5,7 @@ pub mod catalogue;
 mod dashboard;
 mod dead_letter;
 mod demo;
+mod live;
 mod pipeline;
 mod pubsub;
 mod reading;
@@ -15,7 +16,10 @@ pub use dashboard::{
     REFRESH_CHOICES, Row, SystemInfo, parse_refresh,
 };
 pub use dead_letter::{DeadLetterEntry, DeadLetterPage, DeadLetterStats, FailureRecord};
-pub use demo::{SIMULATOR_MAX_RATE, SimulatorState};
+pub use demo::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE, SimulatorState};
+pub use live::{
+    FEED_ITEMS, FEED_PER_FRAME, FeedItem, FeedStatus, LIVE_HISTORY_POINTS, LiveFrame, LiveModel, LivePoint,
+};
 pub use pipeline::{
     BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,
     RetrySetting, StageRole, StageStats, Topology,

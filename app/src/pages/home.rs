@@ -1,54 +1,77 @@
-//! `/`: the live view of the pipeline.
+//! `/`: the live view of the pipeline. Server-rendered with the current numbers (a full live
+//! frame from `get_live`), then kept current by one WebSocket merging 10 frames a second into
+//! the page's [`LiveModel`].
 
-use crate::api::get_stats;
-use crate::components::{ConnectionBadge, Counters, FailureReasons, KindTable, PublishButtons};
+use crate::api::get_live;
+use crate::components::controls::{CrashControl, FlowControls, PublishControls, SimulatorControls};
+use crate::components::{
+    ConnectionBadge, Counters, DeadLetterPanel, FailureReasons, KindTable, LiveCharts, MessageFeed, StageList,
+};
 use crate::format;
-use crate::model::StatsSnapshot;
-use crate::stream::{LiveStats, use_live_stats};
+use crate::model::{LiveFrame, LiveModel};
+use crate::stream::{self, Connection};
 use leptos::prelude::*;
 
-/// The live page: server-rendered with the current numbers, then kept current by the stream.
+/// The live page.
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let live = use_live_stats();
-    let first = Resource::new(|| (), |_| get_stats());
+    let (connection, set_connection) = signal(Connection::Connecting);
+    let first = Resource::new(|| (), |_| get_live());
     view! {
         <header class="top">
             <h1>"Pulse"</h1>
             <p class="tagline">"Events published, processed, batched and acknowledged, live."</p>
-            <a href="/dashboard">"Dashboard →"</a>
-            <ConnectionBadge connection=live.connection/>
+            <nav><a href="/dashboard">"Dashboard →"</a></nav>
+            <ConnectionBadge connection/>
         </header>
-        <PublishButtons/>
         <Suspense fallback=|| view! { <p class="muted">"Loading the current numbers…"</p> }>
             {move || Suspend::new(async move {
                 match first.await {
-                    Ok(snapshot) => view! { <Live first=snapshot live/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{format!("Could not load stats: {e}")}</p> }.into_any(),
+                    Ok(frame) => view! { <Live first=frame set_connection/> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{format!("Could not load the pipeline's state: {e}")}</p> }.into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
-/// Everything that shows numbers: the stream's newest snapshot, else the first paint's.
+/// Everything live: the model starts from the first paint's frame and follows the stream.
 #[component]
-fn Live(first: StatsSnapshot, live: LiveStats) -> impl IntoView {
-    let stats = Signal::derive(move || live.snapshot.get().unwrap_or_else(|| first.clone()));
+fn Live(first: LiveFrame, set_connection: WriteSignal<Connection>) -> impl IntoView {
+    let model = RwSignal::new(LiveModel::from_frame(first));
+    stream::connect(set_connection, move |frame| {
+        model.try_update(|m| m.merge(frame));
+    });
+    let stats: Signal<_> = Memo::new(move |_| model.with(|m| m.stats.clone())).into();
     view! {
         <Counters stats/>
-        <div class="panels">
-            <section class="panel">
-                <h2>"Per kind"</h2>
-                <KindTable stats/>
-            </section>
-            <section class="panel">
-                <h2>"Failures and drops"</h2>
-                <FailureReasons stats/>
-            </section>
+        <div class="layout">
+            <aside class="controls" aria-label="Controls">
+                <PublishControls/>
+                <SimulatorControls stats/>
+                <FlowControls stats/>
+                <CrashControl/>
+            </aside>
+            <div class="views">
+                <LiveCharts model/>
+                <MessageFeed model/>
+                <div class="panels">
+                    <section class="panel" aria-labelledby="kinds-title">
+                        <h2 id="kinds-title">"Per kind (from the batcher)"</h2>
+                        <KindTable stats/>
+                    </section>
+                    <section class="panel" aria-labelledby="reasons-title">
+                        <h2 id="reasons-title">"Failures and drops"</h2>
+                        <FailureReasons stats/>
+                    </section>
+                    <StageList stats/>
+                    <DeadLetterPanel stats/>
+                </div>
+            </div>
         </div>
         <footer class="foot">
             "batches " <span data-testid="batches">{move || format::count(stats.with(|s| s.batches))}</span>
+            " · retried " <span data-testid="retried">{move || format::count(stats.with(|s| s.pipeline.retried))}</span>
             " · up " <span data-testid="uptime">{move || format::uptime(stats.with(|s| s.uptime_ms))}</span>
         </footer>
     }

@@ -10,7 +10,7 @@
 use super::generate_with;
 use crate::ingest::{Ingest, IngestError};
 use crate::telemetry::{DropReason, Ledger};
-use app::model::{SIMULATOR_MAX_RATE, SimulatorState};
+use app::model::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE, SimulatorState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -26,7 +26,9 @@ const MAX_SLICE: u64 = 50_000;
 /// Why the simulator refused to start.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SimulatorError {
-    #[error("rate must be between 1 and {SIMULATOR_MAX_RATE} readings per second, got {0}")]
+    #[error(
+        "rate must be between {SIMULATOR_MIN_RATE} and {SIMULATOR_MAX_RATE} readings per second, got {0}"
+    )]
     Rate(u32),
     #[error("invalid share must be between 0 and 100 %, got {0}")]
     InvalidShare(u8),
@@ -75,7 +77,7 @@ impl Simulator {
     /// Starts publishing `rate_per_s` readings a second, `invalid_pct` % of them out of range;
     /// a running simulator switches to the new settings.
     pub fn start(&self, rate_per_s: u32, invalid_pct: u8) -> Result<(), SimulatorError> {
-        if rate_per_s == 0 || rate_per_s > SIMULATOR_MAX_RATE {
+        if !(SIMULATOR_MIN_RATE..=SIMULATOR_MAX_RATE).contains(&rate_per_s) {
             return Err(SimulatorError::Rate(rate_per_s));
         }
         if invalid_pct > 100 {

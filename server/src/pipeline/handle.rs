@@ -69,6 +69,24 @@ impl Pipeline {
         self.inner.slots.iter().filter(|(_, s)| s.is_running()).map(|(id, _)| *id).collect()
     }
 
+    /// The running stage the statistics call `name` (`"processor 1"`, `"batcher default"`,
+    /// `"batch processor default.0"`), so a page can kill the stage it shows.
+    pub fn stage_named(&self, name: &str) -> Option<StageId> {
+        let batchers = self.stats().topology.batchers;
+        let batcher = |b: usize| batchers.get(b).map_or("?", |n| n.name.as_str());
+        self.stages().into_iter().find(|id| {
+            let shown = match *id {
+                StageId::Producer => "producer".to_owned(),
+                StageId::Processor(i) => format!("processor {i}"),
+                StageId::Batcher(b) => format!("batcher {}", batcher(b)),
+                StageId::BatchProcessor { batcher: b, index } => {
+                    format!("batch processor {}.{index}", batcher(b))
+                }
+            };
+            shown == name
+        })
+    }
+
     /// Processors running now.
     pub fn concurrency(&self) -> usize {
         self.inner.controls.concurrency()

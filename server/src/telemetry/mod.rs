@@ -1,13 +1,18 @@
 //! Telemetry: the ledger every message is accounted in, the batcher's per-kind aggregates,
-//! rates, and the reporter that turns them into the snapshots the UI streams.
+//! rates, the feed of recent messages, and the reporter that turns them into the frames the
+//! live page streams (`live.rs`: history points, delta and full frames).
 
 mod aggregates;
+mod feed;
 mod ledger;
+mod live;
 mod rates;
 mod reporter;
 
 pub use aggregates::Aggregates;
+pub use feed::{Feed, unix_ms};
 pub use ledger::{DropReason, Ledger};
+pub use live::Tick;
 pub use reporter::{Reporter, SNAPSHOT_INTERVAL};
 
 use crate::dead_letters::DeadLetterQueue;

@@ -1,53 +1,93 @@
-//! The reporter: on a fixed tick, samples rates and publishes one serialized snapshot that every
-//! WebSocket sends as is. Serialized once per tick, never per client; coalesced whatever the
-//! event rate.
+//! The reporter: on a fixed tick (10 per second) it samples rates, closes a history point each
+//! second, and publishes one [`Tick`]: the delta frame every WebSocket sends as is. Serialized
+//! once per tick, never per client; coalesced whatever the event rate.
 
 use super::Stats;
+use super::feed::{Feed, unix_ms};
+use super::live::{LiveSource, Tick};
+use app::model::{FEED_PER_FRAME, LiveFrame};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-/// How often snapshots are published: 10 per second.
+/// How often frames are published: 10 per second.
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Cheap-clone handle to the latest serialized snapshot.
+/// Cheap-clone handle to the latest tick.
 #[derive(Clone)]
 pub struct Reporter {
-    latest: watch::Receiver<Arc<str>>,
+    latest: watch::Receiver<Arc<Tick>>,
+    source: Arc<LiveSource>,
+    stats: Stats,
 }
 
 impl Reporter {
-    /// Starts the tick task; it stops when `stop` is cancelled, after one final snapshot.
-    pub fn start(stats: Stats, stop: CancellationToken, tracker: &tokio_util::task::TaskTracker) -> Self {
-        let (tx, latest) = watch::channel(serialize(&stats));
+    /// Starts the tick task; it stops when `stop` is cancelled, after one final frame.
+    pub fn start(stats: Stats, feed: Arc<Feed>, stop: CancellationToken, tracker: &TaskTracker) -> Self {
+        let source = Arc::new(LiveSource::new(feed));
+        let mut state = TickState { seq: 0, feed_sent: 0 };
+        let (tx, latest) = watch::channel(Arc::new(state.next(&stats, &source)));
+        let reporter = Self { latest, source: source.clone(), stats: stats.clone() };
         tracker.spawn(async move {
             let mut tick = tokio::time::interval(SNAPSHOT_INTERVAL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        stats.sample_rates();
-                        tx.send_replace(serialize(&stats));
+                        tx.send_replace(Arc::new(state.next(&stats, &source)));
                     }
                     () = stop.cancelled() => {
-                        tx.send_replace(serialize(&stats));
+                        tx.send_replace(Arc::new(state.next(&stats, &source)));
                         break;
                     }
                 }
             }
         });
-        Self { latest }
+        reporter
     }
 
-    /// A receiver that sees each new snapshot.
-    pub fn subscribe(&self) -> watch::Receiver<Arc<str>> {
+    /// A receiver that sees each new tick.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Tick>> {
         self.latest.clone()
+    }
+
+    /// A full frame as of now, for a page's first paint.
+    pub fn frame(&self) -> LiveFrame {
+        let seq = self.latest.borrow().seq;
+        self.source.full_frame(seq, self.stats.snapshot())
     }
 }
 
-fn serialize(stats: &Stats) -> Arc<str> {
-    // A snapshot of plain numbers and strings always serializes.
-    serde_json::to_string(&stats.snapshot())
-        .map_or_else(|e| format!(r#"{{"error":"{e}"}}"#).into(), Into::into)
+/// What the tick task remembers between ticks.
+struct TickState {
+    seq: u64,
+    /// Number of the newest feed item already sent.
+    feed_sent: u64,
+}
+
+impl TickState {
+    fn next(&mut self, stats: &Stats, source: &Arc<LiveSource>) -> Tick {
+        stats.sample_rates();
+        let snapshot = stats.snapshot();
+        let at_unix_ms = unix_ms();
+        let point = source.window.lock().unwrap_or_else(|e| e.into_inner()).sample(
+            Instant::now(),
+            at_unix_ms,
+            &snapshot,
+        );
+        let feed = source.feed.after(self.feed_sent, FEED_PER_FRAME);
+        self.feed_sent = feed.last().map_or(self.feed_sent, |i| i.id);
+        self.seq += 1;
+        let frame = LiveFrame {
+            seq: self.seq,
+            at_unix_ms,
+            full: false,
+            stats: snapshot,
+            history: point.into_iter().collect(),
+            feed,
+        };
+        Tick::new(frame, source.clone())
+    }
 }

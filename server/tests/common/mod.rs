@@ -74,14 +74,19 @@ impl TestServer {
 
     /// Polls `/api/stats` until nothing is in flight (at most 10 s) and returns that snapshot.
     pub async fn idle_stats(&self) -> StatsSnapshot {
+        self.until("the pipeline to be idle", |s| s.in_flight == 0).await
+    }
+
+    /// Polls `/api/stats` until `cond` holds (at most 10 s) and returns that snapshot.
+    pub async fn until(&self, what: &str, cond: impl Fn(&StatsSnapshot) -> bool) -> StatsSnapshot {
         for _ in 0..200 {
             let s = self.stats().await;
-            if s.in_flight == 0 {
+            if cond(&s) {
                 return s;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("pipeline still busy after 10 s: {:?}", self.stats().await);
+        panic!("timed out after 10 s waiting for {what}: {:?}", self.stats().await);
     }
 
     /// Cancels the server and returns its final ledger.

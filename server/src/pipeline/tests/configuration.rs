@@ -130,3 +130,24 @@ fn controls_are_validated_with_the_rest_of_the_config() {
     let why = invalid(&|c| c.retry = Some(RetryPolicy { max_attempts: 0, ..RetryPolicy::default() }));
     assert!(why.contains("max_attempts"), "{why}");
 }
+
+#[tokio::test]
+async fn stages_are_found_by_the_names_the_statistics_show() {
+    let tp =
+        TestPipeline::start(config(2, 10, vec![batcher("sums", 10, WAIT)]), Script::new()).expect("valid");
+    let shown: Vec<String> = tp.pipeline.stats().stages.into_iter().map(|s| s.name).collect();
+    for (name, id) in [
+        ("processor 1", Some(StageId::Processor(1))),
+        ("batcher sums", Some(StageId::Batcher(0))),
+        ("batch processor sums.0", Some(StageId::BatchProcessor { batcher: 0, index: 0 })),
+        ("producer", None),
+        ("processor 2", None),
+        ("batcher 0", None),
+    ] {
+        assert_eq!(tp.pipeline.stage_named(name), id, "{name}");
+        if id.is_some() {
+            assert!(shown.iter().any(|s| s == name), "{name} is a name the statistics show: {shown:?}");
+        }
+    }
+    tp.pipeline.stop(WAIT).await.expect("drains");
+}

@@ -1,0 +1,73 @@
+//! Flow controls: pause / resume intake, processor concurrency − / +, and the rate limit.
+
+use super::outcome::{Control, Outcome, whole};
+use crate::api::{SetConcurrency, SetPaused, SetRateLimit};
+use crate::format;
+use crate::model::StatsSnapshot;
+use leptos::prelude::*;
+
+/// Pause / resume, concurrency stepper and rate limit, each saying what it did.
+#[component]
+pub fn FlowControls(stats: Signal<StatsSnapshot>) -> impl IntoView {
+    let pause = Control::<SetPaused>::new();
+    let concurrency = Control::<SetConcurrency>::new();
+    let limit = Control::<SetRateLimit>::new();
+    let controls = move || stats.with(|s| s.pipeline.controls.clone());
+    let paused = move || controls().paused;
+    let current = move || controls().concurrency;
+    let per_s = RwSignal::new("500".to_string());
+    let step = move |by: i64| {
+        let to = i64::from(current()) + by;
+        // Below 1 still goes to the server, which says why it cannot be.
+        concurrency.run(u32::try_from(to).map(|concurrency| SetConcurrency { concurrency }).map_err(|_| {
+            format!("concurrency must be between 1 and {}, got {to}", controls().max_concurrency)
+        }));
+    };
+    let paused_said = pause.said(|_| "Done.".into());
+    let concurrency_said = concurrency.said(|previous| format!("Concurrency changed (was {previous})."));
+    let limit_said = limit.said(|_| "Rate limit updated.".into());
+    view! {
+        <fieldset class="control">
+            <legend>"Flow"</legend>
+            <div class="row">
+                <button type="button" data-testid="pause-toggle" aria-pressed=move || paused().to_string()
+                    on:click=move |_| pause.run(Ok(SetPaused { paused: !paused() }))>
+                    {move || if paused() { "Resume intake" } else { "Pause intake" }}
+                </button>
+                <span class=move || if paused() { "tag tag-dropped" } else { "tag tag-ok" } data-testid="flow-state">
+                    {move || if paused() { "paused" } else { "flowing" }}
+                </span>
+            </div>
+            <Outcome testid="pause-outcome" said=paused_said/>
+            <div class="row" role="group" aria-label="Processor concurrency">
+                <span>"Processors"</span>
+                <button type="button" class="square" aria-label="One processor fewer" data-testid="concurrency-down"
+                    on:click=move |_| step(-1)>"−"</button>
+                <output class="num stepper" data-testid="concurrency" aria-live="polite">{current}</output>
+                <button type="button" class="square" aria-label="One processor more" data-testid="concurrency-up"
+                    on:click=move |_| step(1)>"+"</button>
+                <span class="muted small">{move || format!("of {}", controls().max_concurrency)}</span>
+            </div>
+            <Outcome testid="concurrency-outcome" said=concurrency_said/>
+            <div class="row">
+                <label for="rate-limit">"Rate limit"</label>
+                <input id="rate-limit" type="text" inputmode="numeric" size="8" bind:value=per_s data-testid="rate-limit"/>
+                <span class="muted small">"msg/s"</span>
+                <button type="button" data-testid="rate-limit-apply"
+                    on:click=move |_| limit.run(whole(&per_s.get(), "rate limit").map(|n| SetRateLimit {
+                        allowed_messages: Some(n),
+                        interval_ms: Some(1_000),
+                    }))>"Apply"</button>
+                <button type="button" class="secondary" data-testid="rate-limit-lift"
+                    on:click=move |_| limit.run(Ok(SetRateLimit { allowed_messages: None, interval_ms: None }))>"Lift"</button>
+            </div>
+            <p class="muted small state" data-testid="rate-limit-state">
+                {move || match controls().rate_limit {
+                    Some(l) => format!("Limited to {} per {} ms", format::count(l.allowed_messages), format::count(l.interval_ms)),
+                    None => "No rate limit".into(),
+                }}
+            </p>
+            <Outcome testid="rate-limit-outcome" said=limit_said/>
+        </fieldset>
+    }
+}

@@ -1,0 +1,102 @@
+//! The running stages with their rate, queue and restart counts, each with a "Kill" button:
+//! the stage's task dies, its supervisor restarts it (restarts +1) and nothing is lost.
+
+use super::controls::{Control, Outcome};
+use crate::api::KillStage;
+use crate::format;
+use crate::model::{StageRole, StatsSnapshot};
+use leptos::prelude::*;
+
+/// One row per stage task; the producer runs inside the processors and cannot be killed.
+#[component]
+pub fn StageList(stats: Signal<StatsSnapshot>) -> impl IntoView {
+    let kill = Control::<KillStage>::new();
+    let last = RwSignal::new(String::new());
+    let said = kill.said(move |_| format!("Killed {}: its supervisor restarted it.", last.get_untracked()));
+    // Rows are keyed by name only, so a row (and its Kill button) stays the same element while
+    // its figures change ten times a second: a click is never lost to a redraw.
+    let names = move || {
+        stats.with(|s| {
+            let running = s.pipeline.controls.concurrency as usize;
+            s.pipeline
+                .stages
+                .iter()
+                .filter(|st| st.role != StageRole::Processor || processor_index(&st.name) < running)
+                .map(|st| (st.name.clone(), st.role))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="stages-title">
+            <div class="panel-head">
+                <h2 id="stages-title">"Stages"</h2>
+                <span class="muted small">"restarts "<strong data-testid="restarts">{move || format::count(stats.with(|s| s.pipeline.restarts))}</strong></span>
+            </div>
+            <table class="kinds stages" data-testid="stages">
+                <thead><tr><th scope="col">"stage"</th><th scope="col">"msg/s"</th><th scope="col" class="col-queue">"queue"</th>
+                    <th scope="col">"restarts"</th><th scope="col"><span class="visually-hidden">"action"</span></th></tr></thead>
+                <tbody>
+                    <For each=names key=|(name, _)| name.clone() let((name, role))>
+                        <StageRow name role stats kill last/>
+                    </For>
+                </tbody>
+            </table>
+            <Outcome testid="kill-outcome" said/>
+        </section>
+    }
+    .into_any()
+}
+
+/// One stage's figures, read from the stats by name.
+#[component]
+fn StageRow(
+    name: String,
+    role: StageRole,
+    stats: Signal<StatsSnapshot>,
+    kill: Control<KillStage>,
+    last: RwSignal<String>,
+) -> impl IntoView {
+    let figure = {
+        let name = name.clone();
+        move |f: fn(&crate::model::StageStats) -> String| {
+            let name = name.clone();
+            move || {
+                stats.with(|s| s.pipeline.stages.iter().find(|st| st.name == name).map(f).unwrap_or_default())
+            }
+        }
+    };
+    let button = (role != StageRole::Producer).then(|| {
+        let target = name.clone();
+        view! {
+            <button type="button" class="small-button danger" aria-label=format!("Kill {name}")
+                on:click=move |_| {
+                    last.set(target.clone());
+                    kill.run(Ok(KillStage { stage: target.clone() }));
+                }>"Kill"</button>
+        }
+    });
+    view! {
+        <tr data-stage=name.clone()>
+            <th scope="row">{name.clone()}</th>
+            <td>{figure(|st| format::rate(st.per_s))}</td>
+            <td class="col-queue">{figure(|st| format::count(st.queue))}</td>
+            <td data-testid="stage-restarts">{figure(|st| format::count(st.restarts))}</td>
+            <td>{button}</td>
+        </tr>
+    }
+    .into_any()
+}
+
+/// `"processor 3"` → 3 (other names → 0).
+fn processor_index(name: &str) -> usize {
+    name.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn processor_indexes() {
+        assert_eq!(super::processor_index("processor 12"), 12);
+        assert_eq!(super::processor_index("producer"), 0);
+    }
+}

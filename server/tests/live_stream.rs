@@ -1,0 +1,137 @@
+//! The live page's stream and demo scenarios against a real server on 127.0.0.1:0: one
+//! WebSocket carries a full frame then 10 Hz deltas, history points each second, a feed of
+//! messages with their failure reasons; crash a processor and kill a stage through server
+//! functions, with nothing lost.
+
+mod common;
+
+use app::model::{FeedStatus, LiveFrame, LiveModel};
+use common::{TestServer, reading};
+use futures_util::StreamExt;
+use std::time::Duration;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(s: &TestServer) -> Socket {
+    connect_async(format!("ws://{}/ws", s.addr)).await.expect("connect").0
+}
+
+async fn next_frame(ws: &mut Socket) -> LiveFrame {
+    let msg = tokio::time::timeout(Duration::from_secs(3), ws.next())
+        .await
+        .expect("a frame within 3 s")
+        .expect("stream open")
+        .expect("frame");
+    serde_json::from_str(msg.to_text().expect("text")).expect("a live frame")
+}
+
+/// Reads frames into `model` until `cond` holds (at most 10 s).
+async fn until(ws: &mut Socket, model: &mut LiveModel, what: &str, cond: impl Fn(&LiveModel) -> bool) {
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        while !cond(model) {
+            model.merge(next_frame(ws).await);
+        }
+    });
+    found.await.unwrap_or_else(|_| panic!("timed out waiting for {what}: {:?}", model.stats));
+}
+
+#[tokio::test]
+async fn a_socket_gets_a_full_frame_then_consecutive_deltas_at_about_10_hz() {
+    let s = TestServer::start().await;
+    let mut ws = open(&s).await;
+    let first = next_frame(&mut ws).await;
+    assert!(first.full, "the first frame carries the whole window");
+    let started = std::time::Instant::now();
+    let mut seqs = vec![first.seq];
+    for _ in 0..10 {
+        let f = next_frame(&mut ws).await;
+        assert!(!f.full, "a socket that keeps up gets deltas");
+        assert!(f.at_unix_ms >= first.at_unix_ms);
+        seqs.push(f.seq);
+    }
+    let elapsed = started.elapsed();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "consecutive ticks: {seqs:?}");
+    // 10 ticks at 100 ms: about a second, never a burst.
+    assert!(elapsed >= Duration::from_millis(800), "coalesced to ~10 Hz, took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    assert!(s.stop().await.balances());
+}
+
+#[tokio::test]
+async fn points_each_second_and_a_feed_with_reasons_follow_the_traffic() {
+    let s = TestServer::start().await;
+    let mut ws = open(&s).await;
+    let mut model = LiveModel::from_frame(next_frame(&mut ws).await);
+    let batch: Vec<_> = (0..300)
+        .map(|i| reading(&format!("s-{i}"), "temperature", if i % 3 == 0 { 900.0 } else { 20.0 }))
+        .collect();
+    assert_eq!(s.post_events(serde_json::Value::Array(batch).to_string()).await.0, 202);
+    until(&mut ws, &mut model, "a failed reading in the feed", |m| {
+        m.feed.iter().any(|i| i.status == FeedStatus::Failed)
+    })
+    .await;
+    let failed = model.feed.iter().find(|i| i.status == FeedStatus::Failed).expect("found");
+    assert_eq!(failed.value, 900.0);
+    assert!(failed.reason.as_deref().is_some_and(|r| r.contains("out of range")), "{failed:?}");
+    until(&mut ws, &mut model, "a second with the traffic in the history", |m| {
+        m.history.iter().map(|p| p.processed).sum::<u64>() == 200
+            && m.history.iter().map(|p| p.failed).sum::<u64>() == 100
+    })
+    .await;
+    assert!(model.history.iter().any(|p| p.error_pct() > 0.0));
+    assert!(model.history.iter().zip(model.history.iter().skip(1)).all(|(a, b)| b.seq == a.seq + 1));
+    // A second socket's full frame (and the first paint's) carries the same history.
+    let second = next_frame(&mut open(&s).await).await;
+    assert!(second.full);
+    assert_eq!(second.history.iter().map(|p| p.failed).sum::<u64>(), 100);
+    let (status, body) = s.rpc("get_live", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let frame: LiveFrame = serde_json::from_str(&body).expect("a live frame");
+    assert!(frame.full && frame.stats.failed == 100 && !frame.feed.is_empty(), "{frame:?}");
+    assert!(s.stop().await.balances());
+}
+
+#[tokio::test]
+async fn crash_a_processor_fails_that_message_with_the_panic_and_work_goes_on() {
+    let s = TestServer::start().await;
+    let mut ws = open(&s).await;
+    let mut model = LiveModel::from_frame(next_frame(&mut ws).await);
+    assert_eq!(s.rpc("crash_processor", &[]).await.0, 200);
+    until(&mut ws, &mut model, "the crashed message in the feed", |m| {
+        m.feed.iter().any(|i| i.sensor == "crash" && i.status == FeedStatus::Failed)
+    })
+    .await;
+    let crashed = model.feed.iter().find(|i| i.sensor == "crash").expect("found");
+    assert!(crashed.reason.as_deref().is_some_and(|r| r.contains("simulated crash")), "{crashed:?}");
+    assert!(crashed.attempts > 1, "retried before failing: {crashed:?}");
+    // The processors keep going.
+    let batch: Vec<_> = (0..50).map(|i| reading(&format!("s-{i}"), "humidity", 40.0)).collect();
+    assert_eq!(s.post_events(serde_json::Value::Array(batch).to_string()).await.0, 202);
+    let idle = s.until("the next readings processed", |st| st.processed == 50 && st.in_flight == 0).await;
+    assert_eq!((idle.failed, idle.pipeline.restarts), (1, 0), "a caught panic restarts nothing");
+    assert!(s.stop().await.balances());
+}
+
+#[tokio::test]
+async fn kill_a_stage_restarts_it_once_and_loses_nothing() {
+    let s = TestServer::start().await;
+    for bad in ["", "producer", "processor 99", "batcher nope"] {
+        let (status, body) = s.rpc("kill_stage", &[("stage", bad)]).await;
+        assert_eq!(status, 400, "{bad:?} refused as the caller's mistake");
+        assert!(body.contains("stage"), "{bad:?}: {body}");
+    }
+    let before = s.stats().await.pipeline.restarts;
+    let batch: Vec<_> = (0..2_000).map(|i| reading(&format!("s-{i}"), "pressure", 1000.0)).collect();
+    let body = serde_json::Value::Array(batch).to_string();
+    for stage in ["processor 0", "batcher default", "batch processor default.0"] {
+        assert_eq!(s.post_events(body.clone()).await.0, 202);
+        assert_eq!(s.rpc("kill_stage", &[("stage", stage)]).await.0, 200, "{stage}");
+    }
+    let idle = s.until("every reading acknowledged", |st| st.in_flight == 0 && st.processed == 6_000).await;
+    assert_eq!(idle.pipeline.restarts, before + 3, "one restart per kill");
+    assert_eq!(idle.failed, 0, "nothing failed");
+    let named = |n: &str| idle.pipeline.stages.iter().find(|st| st.name == n).map(|st| st.restarts);
+    assert_eq!(named("processor 0"), Some(1));
+    assert!(s.stop().await.balances());
+}
