@@ -33,8 +33,9 @@ pub fn pct(x: f64) -> String {
 pub fn ms(us: f64) -> String {
     let ms = if us.is_finite() { us.max(0.0) / 1000.0 } else { 0.0 };
     match ms {
-        m if m < 10.0 => format!("{m:.2}"),
-        m if m < 100.0 => format!("{m:.1}"),
+        // Rounded half up first: `{:.1}` alone rounds an exact tie (15.25) to even (15.2).
+        m if m < 10.0 => format!("{:.2}", (m * 100.0).round() / 100.0),
+        m if m < 100.0 => format!("{:.1}", (m * 10.0).round() / 10.0),
         m => count(m.round() as u64),
     }
 }
