@@ -60,7 +60,9 @@ fn StageRow(
         let name = name.clone();
         move |f: fn(&crate::model::StageStats) -> String| {
             let name = name.clone();
-            move || stats.with(|s| s.pipeline.stages.iter().find(|st| st.name == name).map(f).unwrap_or_default())
+            move || {
+                stats.with(|s| s.pipeline.stages.iter().find(|st| st.name == name).map(f).unwrap_or_default())
+            }
         }
     };
     let button = (role != StageRole::Producer).then(|| {
