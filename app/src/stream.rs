@@ -99,14 +99,19 @@ mod client {
     pub fn stop(generation: u64) {
         if current(generation) {
             GENERATION.with(|g| g.set(g.get() + 1));
-            if let Some(socket) = CURRENT.with(|c| c.borrow_mut().take()) {
-                // Detach the callbacks before they are dropped with `socket`: a dropped closure
-                // must never be called by the browser.
-                socket.ws.set_onopen(None);
-                socket.ws.set_onmessage(None);
-                socket.ws.set_onclose(None);
-                let _ = socket.ws.close();
-            }
+            discard_current();
+        }
+    }
+
+    /// Closes the current socket, if any, and drops its callbacks, detached first: a dropped
+    /// closure must never be called by the browser (the socket may still be open, e.g. when a
+    /// new page starts a stream before the old one was cleaned up).
+    fn discard_current() {
+        if let Some(socket) = CURRENT.with(|c| c.borrow_mut().take()) {
+            socket.ws.set_onopen(None);
+            socket.ws.set_onmessage(None);
+            socket.ws.set_onclose(None);
+            let _ = socket.ws.close();
         }
     }
 
@@ -121,8 +126,7 @@ mod client {
     }
 
     fn connect(set_conn: WriteSignal<Connection>, on_frame: OnFrame, generation: u64, attempt: u32) {
-        // Drop the previous socket and its callbacks: it is closed, its callbacks have run.
-        CURRENT.with(|c| c.borrow_mut().take());
+        discard_current();
         let Some(ws) = url().and_then(|u| WebSocket::new(&u).ok()) else {
             retry(set_conn, on_frame, generation, attempt);
             return;

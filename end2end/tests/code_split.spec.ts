@@ -27,4 +27,10 @@ test("the live page loads only the main WASM chunk; the dashboard's is fetched o
   // And back: the live page works again without a reload.
   await page.getByRole("link", { name: "← live page" }).click();
   await expect(page.getByTestId("connection")).toHaveText("live");
+  // ... and its stream is the only one: no callback of the first visit's socket is left to
+  // run after being dropped (frames arrive ten times a second, so 1.5 s would show it).
+  const uptime = await page.getByTestId("uptime").textContent();
+  await expect.poll(() => page.getByTestId("uptime").textContent(), { timeout: 3_000 }).not.toBe(uptime);
+  await page.waitForTimeout(1_500);
+  expect(errors).toEqual([]);
 });

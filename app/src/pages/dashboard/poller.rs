@@ -17,26 +17,41 @@ mod client {
     use super::DashState;
     use crate::api::poll_dashboard;
     use leptos::prelude::*;
+    use std::sync::{Arc, Mutex, PoisonError};
     use std::time::Duration;
 
     pub fn start(state: DashState) {
         let busy = StoredValue::new(false);
-        Effect::new(move |previous: Option<Option<IntervalHandle>>| {
-            if let Some(Some(handle)) = previous {
+        // The running interval, cleared when a new one starts and when the page goes away
+        // (else it would keep polling into a disposed page after client-side navigation).
+        let timer = Arc::new(Mutex::new(None::<IntervalHandle>));
+        let clear = |timer: &Mutex<Option<IntervalHandle>>| {
+            if let Some(handle) = timer.lock().unwrap_or_else(PoisonError::into_inner).take() {
                 handle.clear();
             }
-            let secs = state.refresh.get();
-            // A new level wants its lines at once; a new interval starts counting now.
-            state.level.track();
-            poll(state, busy);
-            set_interval_with_handle(move || poll(state, busy), Duration::from_secs(u64::from(secs))).ok()
+        };
+        Effect::new({
+            let timer = timer.clone();
+            move |_| {
+                clear(&timer);
+                let secs = state.refresh.get();
+                // A new level wants its lines at once; a new interval starts counting now.
+                state.level.track();
+                poll(state, busy);
+                let handle =
+                    set_interval_with_handle(move || poll(state, busy), Duration::from_secs(u64::from(secs)))
+                        .ok();
+                *timer.lock().unwrap_or_else(PoisonError::into_inner) = handle;
+            }
         });
+        on_cleanup(move || clear(&timer));
     }
 
     /// One poll, skipped while the previous one is still in flight (a slow server is not piled
     /// onto).
     fn poll(state: DashState, busy: StoredValue<bool>) {
-        if busy.get_value() {
+        // `None`: the page was disposed.
+        if busy.try_get_value().is_none_or(|b| b) {
             return;
         }
         busy.set_value(true);
@@ -44,7 +59,11 @@ mod client {
         let log_since = state.log_seq.get_untracked();
         let level = state.level.get_untracked();
         leptos::task::spawn_local(async move {
-            match poll_dashboard(since, log_since, level.as_str().to_string()).await {
+            let answer = poll_dashboard(since, log_since, level.as_str().to_string()).await;
+            if busy.try_get_value().is_none() {
+                return; // the page went away while the poll was in flight
+            }
+            match answer {
                 Ok(update) => state.apply(update, level),
                 Err(e) => state.error.set(Some(format!("update failed: {e}"))),
             }
