@@ -154,14 +154,25 @@ test("dead letters are listed with their reason and replayed", async ({ page }) 
   const list = page.getByTestId("dlq-list");
   await expect(list).toContainText("dlq-2 pressure 6000", { timeout: 5_000 });
   await expect(list.locator("li", { hasText: "dlq-2" })).toContainText("pressure 6000 out of range");
-  const published = await counter(page, "published");
+  // A new letter joins the list without redrawing the rows already there (no click lost).
+  const kept = await list.locator("li", { hasText: "dlq-1" }).getByRole("button").elementHandle();
+  await page.request.post("/api/events", { data: [{ sensor: "dlq-3", kind: "pressure", value: 7000 }] });
+  await expect(list).toContainText("dlq-3 pressure 7000", { timeout: 5_000 });
+  expect(await kept!.evaluate((b) => b.isConnected)).toBe(true);
+  // One letter replayed by its own button: published again.
+  const before = await counter(page, "published");
+  await list.locator("li", { hasText: "dlq-3" }).getByRole("button", { name: /Replay letter/ }).click();
+  await expect(page.getByTestId("dlq-outcome")).toHaveText("Replayed 1 letter.");
+  await expect.poll(() => counter(page, "published"), { timeout: 3_000 }).toBe(before + 1);
+  await expect(page.getByTestId("dlq-counts")).toContainText("· 1 replayed");
+  const published = before + 1;
   await page.getByRole("button", { name: "Replay all" }).click();
   await expect(page.getByTestId("dlq-outcome")).toContainText(/Replayed \d+ letters?\./);
   const replayed = await numberIn(page, "dlq-outcome");
   expect(replayed).toBeGreaterThanOrEqual(2);
   // Replayed letters are published again (and, still out of range, fail again).
   await expect.poll(() => counter(page, "published"), { timeout: 3_000 }).toBe(published + replayed);
-  await expect(page.getByTestId("dlq-counts")).toContainText(`${replayed} replayed`);
+  await expect(page.getByTestId("dlq-counts")).toContainText(`${replayed + 1} replayed`);
   await expect(list.locator("li", { hasText: "dlq-2" })).toBeVisible({ timeout: 5_000 });
   await rpc(page, "purge_dead_letters");
 });

@@ -27,6 +27,8 @@ pub fn DeadLetterPanel(stats: Signal<StatsSnapshot>) -> impl IntoView {
         }
     });
     let page = Resource::new(move || key.get().1, |_| list_dead_letters(None, SHOWN));
+    let entries =
+        Signal::derive(move || page.get().and_then(Result::ok).map(|p| p.entries).unwrap_or_default());
     let replayed =
         replay.said(|n| format!("Replayed {} letter{}.", format::count(*n), if *n == 1 { "" } else { "s" }));
     let purged =
@@ -61,18 +63,20 @@ pub fn DeadLetterPanel(stats: Signal<StatsSnapshot>) -> impl IntoView {
                     }>"Purge"</button>
             </div>
             <Outcome testid="dlq-outcome" said/>
+            // Letters are keyed by id: a refetch keeps the rows (and Replay buttons) that are
+            // still there, so a click is not lost to a redraw while failures flow.
             <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(p) if p.entries.is_empty() => view! { <p class="muted">"No dead letters: messages that fail every attempt land here."</p> }.into_any(),
-                        Ok(p) => view! {
-                            <ul class="letters" data-testid="dlq-list">
-                                {p.entries.into_iter().map(|e| letter(e, replay, purged_last)).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{format!("Could not list dead letters: {e}")}</p> }.into_any(),
-                    }
+                {move || page.get().and_then(Result::err).map(|e| view! {
+                    <p class="error" role="alert">{format!("Could not list dead letters: {e}")}</p>
                 })}
+                <Show when=move || !entries.with(Vec::is_empty)
+                    fallback=|| view! { <p class="muted">"No dead letters: messages that fail every attempt land here."</p> }>
+                    <ul class="letters" data-testid="dlq-list">
+                        <For each=move || entries.get() key=|e| e.id let(e)>
+                            {letter(e, replay, purged_last)}
+                        </For>
+                    </ul>
+                </Show>
             </Transition>
         </section>
     }
