@@ -10,8 +10,12 @@
 //! log tail to capacity and reports their memory: computed from their fixed sizes, and the RSS
 //! they added.
 
+#[path = "common/procfs.rs"]
+mod procfs;
+
 use app::model::catalogue::row_width;
 use app::model::{HISTORY_ROWS, LOG_LINES, LogLevel, LogLine};
+use procfs::{stat, ticks_per_s};
 use pulse_server::ServerConfig;
 use pulse_server::observe::history::History;
 use pulse_server::observe::logs::{LogTail, MAX_MESSAGE};
@@ -19,22 +23,6 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 const CLIENT_THREAD: &str = "bench-client";
-
-fn ticks_per_s() -> f64 {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as f64 } else { 100.0 }
-}
-
-/// (utime + stime) ticks and command name from a `stat` file.
-fn stat(path: &str) -> Option<(String, u64)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let f: Vec<&str> = text[close + 1..].split_whitespace().collect();
-    let n = |i: usize| f.get(i - 3).and_then(|v| v.parse::<u64>().ok());
-    Some((text[open + 1..close].to_string(), n(14)? + n(15)?))
-}
 
 /// CPU ticks of the whole process and of the load clients' threads.
 fn cpu() -> (u64, u64) {
@@ -49,17 +37,6 @@ fn cpu() -> (u64, u64) {
         })
         .unwrap_or(0);
     (total, clients)
-}
-
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Server CPU over `secs`, in percent of one core.
@@ -140,18 +117,18 @@ async fn acked(http: &reqwest::Client, base: &str) -> f64 {
 }
 
 fn memory() {
-    let before = rss_kb();
+    let before = procfs::rss_kb("self");
     let history = History::new(HISTORY_ROWS);
     for i in 0..HISTORY_ROWS as u64 * 2 {
         history.push(i, vec![i as f64; row_width()]);
     }
-    let after_history = rss_kb();
+    let after_history = procfs::rss_kb("self");
     let tail = LogTail::new(LOG_LINES);
     for i in 0..LOG_LINES * 2 {
         let message = format!("request failed method=GET path=/api/missing-{i} status=404 ms=0.12");
         tail.push(LogLine { seq: 0, t_ms: 0, level: LogLevel::Info, target: "pulse::http".into(), message });
     }
-    let after_tail = rss_kb();
+    let after_tail = procfs::rss_kb("self");
     let computed = history.full_size_bytes();
     let tail_bound = LOG_LINES * (std::mem::size_of::<LogLine>() + MAX_MESSAGE + 64);
     println!(

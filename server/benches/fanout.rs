@@ -19,9 +19,13 @@
 //! before and after each phase gives the rate the pipeline really acknowledged.
 //! Goal: 1,000 clients at 10 Hz within one core (server CPU < 100 %), lag p99 < 100 ms.
 
+#[path = "common/procfs.rs"]
+mod procfs;
+
 use app::model::StatsSnapshot;
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
+use procfs::{cpu_ticks, rss_mb, ticks_per_s};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -101,32 +105,6 @@ impl Drop for ServerProcess {
             let _ = self.child.wait();
         }
     }
-}
-
-/// CPU ticks (utime + stime) of a process, `pid` or `self`.
-fn cpu_ticks(pid: &str) -> u64 {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0 };
-    let Some(close) = text.rfind(')') else { return 0 };
-    let f: Vec<&str> = text[close + 1..].split_whitespace().collect();
-    let n = |i: usize| f.get(i - 3).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    n(14) + n(15)
-}
-
-fn rss_mb(pid: &str) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn ticks_per_s() -> f64 {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as f64 } else { 100.0 }
 }
 
 /// Raises the open-files soft limit to `want` (at most the hard limit).

@@ -11,6 +11,9 @@
 //! subscription (65,536 readings), the processors' demand, the batcher's batches and the
 //! retry queue (bounded), whatever the offered rate.
 
+#[path = "common/procfs.rs"]
+mod procfs;
+
 use app::model::StatsSnapshot;
 use pulse_server::ServerConfig;
 use pulse_server::pipeline::RateLimit;
@@ -20,17 +23,6 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 const CAPACITY: u64 = 100_000;
-
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 struct Client {
     http: reqwest::Client,
@@ -100,7 +92,7 @@ async fn phase(client: &Arc<Client>, name: &'static str, offered: u64, seconds: 
     let mut rss = Vec::new();
     for _ in 0..seconds {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        rss.push(rss_mb());
+        rss.push(procfs::rss_mb("self"));
     }
     stop.store(true, Ordering::Relaxed);
     for p in posters {
@@ -134,7 +126,7 @@ fn main() {
         let server = tokio::spawn(pulse_server::run(config, listener, shutdown.clone()));
         let client = Arc::new(Client { http: reqwest::Client::new(), base });
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let idle = rss_mb();
+        let idle = procfs::rss_mb("self");
         let phases = [
             phase(&client, "1× (at capacity)", CAPACITY, seconds / 3, false).await,
             phase(&client, "4× overload (simulator + 2 HTTP clients)", 4 * CAPACITY, seconds, true).await,

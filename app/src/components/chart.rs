@@ -7,15 +7,16 @@ use leptos::prelude::*;
 const W: f64 = 300.0;
 const H: f64 = 90.0;
 
-/// SVG `points` for `values` scaled to `max`; the x axis always spans `span` points, so the
-/// chart's width means the same time whatever has been recorded yet.
-pub fn polyline(values: &[f64], max: f64, span: usize) -> String {
+/// SVG `points` for `values` scaled to `max` in a 300 × `height` box, newest at the right edge;
+/// the x axis spans `span` points (or all of them if more), so the chart's width means the same
+/// time whatever has been recorded yet. Shared with the dashboard's charts.
+pub fn polyline(values: &[f64], max: f64, span: usize, height: f64) -> String {
     let n = values.len();
     let step = W / (span.max(n).max(2) - 1) as f64;
     let mut out = String::with_capacity(n * 12);
     for (i, v) in values.iter().enumerate() {
         let x = W - (n - 1 - i) as f64 * step;
-        let y = H - (v / max).clamp(0.0, 1.0) * (H - 2.0) - 1.0;
+        let y = height - (v / max).clamp(0.0, 1.0) * (height - 2.0) - 1.0;
         out.push_str(&format!("{x:.1},{y:.1} "));
     }
     out
@@ -69,7 +70,7 @@ pub fn LineChart(
                     .iter()
                     .enumerate()
                     .map(|(i, (_, class))| {
-                        let pts = move || series.with(|s| s.get(i).map(|v| polyline(v, max(), LIVE_HISTORY_POINTS)).unwrap_or_default());
+                        let pts = move || series.with(|s| s.get(i).map(|v| polyline(v, max(), LIVE_HISTORY_POINTS, H)).unwrap_or_default());
                         view! { <polyline class=*class points=pts/> }
                     })
                     .collect_view()}
@@ -91,7 +92,7 @@ mod tests {
 
     #[test]
     fn the_newest_point_is_at_the_right_edge_and_all_stay_in_the_box() {
-        let p = polyline(&[0.0, 50.0, 100.0, 500.0], 100.0, 300);
+        let p = polyline(&[0.0, 50.0, 100.0, 500.0], 100.0, 300, H);
         let pts: Vec<_> = p.split_whitespace().collect();
         assert_eq!(pts.last(), Some(&"300.0,1.0"));
         assert_eq!(pts.first(), Some(&"297.0,89.0"), "three steps of 300/299 left of the edge");
@@ -101,7 +102,7 @@ mod tests {
     #[test]
     fn more_points_than_the_span_still_fit() {
         let values = vec![1.0; 400];
-        let p = polyline(&values, 1.0, 300);
+        let p = polyline(&values, 1.0, 300, H);
         assert!(p.starts_with("0.0,"), "{}", &p[..20]);
     }
 

@@ -2,6 +2,7 @@
 //! column; counters as their increase per second) and a histogram for distributions. Points
 //! come from the 1 s history rows, so the cost does not depend on the event rate.
 
+pub use crate::components::short;
 use crate::model::catalogue::{MetricDef, MetricKind, offset};
 use crate::model::{HISTORY_ROWS, Row};
 use leptos::prelude::*;
@@ -32,31 +33,7 @@ const MIN_SPAN: usize = 60;
 /// SVG `points` for `values`, newest at the right edge, scaled to `max`; the x axis spans the
 /// values held (at least a minute, at most the 15 minutes kept).
 pub fn polyline(values: &[f64], max: f64) -> String {
-    let n = values.len();
-    let step = W / (n.clamp(MIN_SPAN, HISTORY_ROWS) - 1) as f64;
-    let mut out = String::with_capacity(n * 12);
-    for (i, v) in values.iter().enumerate() {
-        let x = W - (n - 1 - i) as f64 * step;
-        let y = H - (v / max).clamp(0.0, 1.0) * (H - 2.0) - 1.0;
-        out.push_str(&format!("{x:.1},{y:.1} "));
-    }
-    out
-}
-
-/// A short human form: `12.3k`, `4.5M`, `0.25`.
-pub fn short(x: f64) -> String {
-    let a = x.abs();
-    if a >= 1e9 {
-        format!("{:.1}G", x / 1e9)
-    } else if a >= 1e6 {
-        format!("{:.1}M", x / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.1}k", x / 1e3)
-    } else if a >= 100.0 || x.fract() == 0.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.2}")
-    }
+    crate::components::polyline(values, max, values.len().clamp(MIN_SPAN, HISTORY_ROWS), H)
 }
 
 /// The headline under a chart's title: latest values (a counter's total and last increase).
@@ -194,13 +171,5 @@ mod tests {
         let last = p.split_whitespace().last().expect("points");
         assert_eq!(last, "300.0,1.0");
         assert!(p.split_whitespace().all(|xy| !xy.contains('-')));
-    }
-
-    #[test]
-    fn short_numbers() {
-        assert_eq!(short(12_345.0), "12.3k");
-        assert_eq!(short(3.0), "3");
-        assert_eq!(short(0.25), "0.25");
-        assert_eq!(short(2_500_000.0), "2.5M");
     }
 }
