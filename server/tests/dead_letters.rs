@@ -55,6 +55,18 @@ async fn final_failures_are_dead_lettered_with_every_reason_and_survive_a_restar
     assert_eq!(hot.source.as_deref(), Some("events"));
     let stats = s.stats().await.dead_letters;
     assert_eq!((stats.stored, stats.written, stats.not_stored, stats.capacity), (2, 2, 0, 10_000));
+    // The live page's rows: the same letters as plain text, newest first.
+    let (status, body) = s.rpc("recent_dead_letters", &[("limit", "5")]).await;
+    assert_eq!(status, 200, "{body}");
+    let rows: Vec<app::model::DeadLetterRow> = serde_json::from_str(&body).expect("rows JSON");
+    assert_eq!(
+        rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        page.entries.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
+    let row = rows.iter().find(|r| r.id == hot.id).expect("hot row");
+    assert_eq!((row.what.as_str(), row.attempts), ("hot temperature 180.0", 1));
+    assert_eq!(row.reason, "temperature 180 out of range -50..=150 °C");
+    assert_eq!(s.rpc("recent_dead_letters", &[("limit", "0")]).await.0, 400);
     s.stop().await;
 
     // A new server on the same data dir finds them, replays one (it fails again, and comes

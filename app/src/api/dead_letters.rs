@@ -3,7 +3,7 @@
 
 use super::JsonText;
 use crate::error::AppError;
-use crate::model::DeadLetterPage;
+use crate::model::{DeadLetterPage, DeadLetterRow};
 use leptos::prelude::*;
 
 /// Most letters one page lists.
@@ -20,6 +20,13 @@ pub async fn list_dead_letters(before: Option<u64>, limit: u32) -> Result<DeadLe
         )));
     }
     super::backend()?.dead_letters(before, limit).await
+}
+
+/// The newest `limit` letters (1..=500) as the live page lists them (plain text rows).
+#[server(prefix = "/rpc", endpoint = "recent_dead_letters", output = JsonText)]
+pub async fn recent_dead_letters(limit: u32) -> Result<Vec<DeadLetterRow>, AppError> {
+    let page = list_dead_letters(None, limit).await?;
+    Ok(page.entries.iter().map(DeadLetterRow::from).collect())
 }
 
 /// Publishes letters again (all of them with `all`, else those in `ids`), removing each once

@@ -26,8 +26,8 @@ pub use controls::{
 pub use dashboard::{DashboardSource, SharedDashboardSource};
 pub use dashboard::{PollDashboard, poll_dashboard};
 pub use dead_letters::{
-    DEAD_LETTER_PAGE_MAX, ListDeadLetters, PurgeDeadLetters, REPLAY_IDS_MAX, ReplayDeadLetters,
-    list_dead_letters, purge_dead_letters, replay_dead_letters,
+    DEAD_LETTER_PAGE_MAX, ListDeadLetters, PurgeDeadLetters, REPLAY_IDS_MAX, RecentDeadLetters,
+    ReplayDeadLetters, list_dead_letters, purge_dead_letters, recent_dead_letters, replay_dead_letters,
 };
 pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
 pub use pubsub::{AddTap, BROADCAST_MAX, Broadcast, RemoveTap, add_tap, broadcast, remove_tap};

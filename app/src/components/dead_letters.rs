@@ -2,9 +2,9 @@
 //! failure reason, and replay (one or all) / purge.
 
 use super::controls::{Control, Outcome, Said};
-use crate::api::{PurgeDeadLetters, ReplayDeadLetters, list_dead_letters};
+use crate::api::{PurgeDeadLetters, ReplayDeadLetters, recent_dead_letters};
 use crate::format;
-use crate::model::{DeadLetterEntry, StatsSnapshot};
+use crate::model::{DeadLetterRow, StatsSnapshot};
 use leptos::prelude::*;
 
 /// Letters listed on the page.
@@ -26,9 +26,8 @@ pub fn DeadLetterPanel(stats: Signal<StatsSnapshot>) -> impl IntoView {
             _ => (sec, counts),
         }
     });
-    let page = Resource::new(move || key.get().1, |_| list_dead_letters(None, SHOWN));
-    let entries =
-        Signal::derive(move || page.get().and_then(Result::ok).map(|p| p.entries).unwrap_or_default());
+    let page = Resource::new(move || key.get().1, |_| recent_dead_letters(SHOWN));
+    let entries = Signal::derive(move || page.get().and_then(Result::ok).unwrap_or_default());
     let replayed =
         replay.said(|n| format!("Replayed {} letter{}.", format::count(*n), if *n == 1 { "" } else { "s" }));
     let purged =
@@ -84,23 +83,15 @@ pub fn DeadLetterPanel(stats: Signal<StatsSnapshot>) -> impl IntoView {
 }
 
 fn letter(
-    e: DeadLetterEntry,
+    e: DeadLetterRow,
     replay: Control<ReplayDeadLetters>,
     purged_last: RwSignal<bool>,
 ) -> impl IntoView {
-    let field = |k: &str| e.payload.get(k).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
-    let what = format!(
-        "{} {} {}",
-        field("sensor").unwrap_or_default(),
-        field("kind").unwrap_or_default(),
-        field("value").unwrap_or_default()
-    );
-    let reason = e.last_reason().unwrap_or("no reason recorded").to_owned();
-    let id = e.id;
+    let DeadLetterRow { id, what, reason, attempts } = e;
     view! {
         <li data-id=id>
             <span class="mono">{what}</span>
-            <span class="reason">{format!("{reason} · {} attempt{}", e.attempts, if e.attempts == 1 { "" } else { "s" })}</span>
+            <span class="reason">{format!("{reason} · {attempts} attempt{}", if attempts == 1 { "" } else { "s" })}</span>
             <button type="button" class="small-button" aria-label=format!("Replay letter {id}")
                 on:click=move |_| {
                     purged_last.set(false);

@@ -48,6 +48,35 @@ impl DeadLetterEntry {
     }
 }
 
+/// A dead letter as the live page lists it: plain text, so the browser needs no decoder for
+/// arbitrary JSON payloads (that alone cost ~10 KB of WASM).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterRow {
+    pub id: u64,
+    /// The message in short, e.g. `s-17 temperature 180`.
+    pub what: String,
+    /// Why it was dead-lettered (the last failure's reason).
+    pub reason: String,
+    pub attempts: u32,
+}
+
+impl From<&DeadLetterEntry> for DeadLetterRow {
+    fn from(e: &DeadLetterEntry) -> Self {
+        let field = |k: &str| {
+            e.payload
+                .get(k)
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .unwrap_or_default()
+        };
+        Self {
+            id: e.id,
+            what: format!("{} {} {}", field("sensor"), field("kind"), field("value")).trim().to_owned(),
+            reason: e.last_reason().unwrap_or("no reason recorded").to_owned(),
+            attempts: e.attempts,
+        }
+    }
+}
+
 /// One page of the dead-letter queue, with the counts that say how full it is and what it lost.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetterPage {
@@ -107,5 +136,14 @@ mod tests {
             value: i32,
         }
         assert_eq!(entry.payload_as::<Reading>().expect("typed").value, 180);
+        let row = DeadLetterRow::from(&entry);
+        assert_eq!((row.id, row.what.as_str(), row.reason.as_str(), row.attempts), (7, "180", "last", 2));
+        let reading = DeadLetterEntry {
+            payload: serde_json::json!({ "sensor": "s-1", "kind": "humidity", "value": 140.5 }),
+            failures: Vec::new(),
+            ..entry
+        };
+        let row = DeadLetterRow::from(&reading);
+        assert_eq!((row.what.as_str(), row.reason.as_str()), ("s-1 humidity 140.5", "no reason recorded"));
     }
 }

@@ -15,7 +15,7 @@ pub use dashboard::{
     DashboardInputError, DashboardUpdate, HISTORY_ROWS, LOG_BATCH, LOG_LINES, LogLevel, LogLine,
     REFRESH_CHOICES, Row, SystemInfo, parse_refresh,
 };
-pub use dead_letter::{DeadLetterEntry, DeadLetterPage, DeadLetterStats, FailureRecord};
+pub use dead_letter::{DeadLetterEntry, DeadLetterPage, DeadLetterRow, DeadLetterStats, FailureRecord};
 pub use demo::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE, SimulatorState};
 pub use live::{
     FEED_ITEMS, FEED_PER_FRAME, FeedItem, FeedStatus, LIVE_HISTORY_POINTS, LiveFrame, LiveModel, LivePoint,
