@@ -2,9 +2,11 @@
 
 use super::outcome::{Control, Outcome, whole};
 use crate::api::{SetConcurrency, SetPaused, SetRateLimit};
+use crate::error::AppError;
 use crate::format;
 use crate::model::StatsSnapshot;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 /// Pause / resume, concurrency stepper and rate limit, each saying what it did.
 #[component]
@@ -15,12 +17,23 @@ pub fn FlowControls(stats: Signal<StatsSnapshot>) -> impl IntoView {
     let controls = move || stats.with(|s| s.pipeline.controls.clone());
     let paused = move || controls().paused;
     let current = move || controls().concurrency;
+    let asked_paused = asked(pause, paused);
+    let asked_concurrency = asked(concurrency, current);
     let per_s = RwSignal::new("500".to_string());
+    let toggle = move |_| {
+        let to = !asked_paused.get_untracked().unwrap_or_else(|| untrack(paused));
+        asked_paused.set(Some(to));
+        pause.run(Ok(SetPaused { paused: to }));
+    };
     let step = move |by: i64| {
-        let to = i64::from(current()) + by;
+        let from = asked_concurrency.get_untracked().unwrap_or_else(|| untrack(current));
+        let to = i64::from(from) + by;
+        if let Ok(n @ 1..) = u32::try_from(to) {
+            asked_concurrency.set(Some(n));
+        }
         // Below 1 still goes to the server, which says why it cannot be.
         concurrency.run(u32::try_from(to).map(|concurrency| SetConcurrency { concurrency }).map_err(|_| {
-            format!("concurrency must be between 1 and {}, got {to}", controls().max_concurrency)
+            format!("concurrency must be between 1 and {}, got {to}", untrack(controls).max_concurrency)
         }));
     };
     let paused_said = pause.said(|_| "Done.".into());
@@ -31,7 +44,7 @@ pub fn FlowControls(stats: Signal<StatsSnapshot>) -> impl IntoView {
             <legend>"Flow"</legend>
             <div class="row">
                 <button type="button" data-testid="pause-toggle" aria-pressed=move || paused().to_string()
-                    on:click=move |_| pause.run(Ok(SetPaused { paused: !paused() }))>
+                    disabled=move || pause.action.pending().get() on:click=toggle>
                     {move || if paused() { "Resume intake" } else { "Pause intake" }}
                 </button>
                 <span class=move || if paused() { "tag tag-dropped" } else { "tag tag-ok" } data-testid="flow-state">
@@ -42,10 +55,10 @@ pub fn FlowControls(stats: Signal<StatsSnapshot>) -> impl IntoView {
             <div class="row" role="group" aria-label="Processor concurrency">
                 <span>"Processors"</span>
                 <button type="button" class="square" aria-label="One processor fewer" data-testid="concurrency-down"
-                    on:click=move |_| step(-1)>"−"</button>
+                    disabled=move || concurrency.action.pending().get() on:click=move |_| step(-1)>"−"</button>
                 <output class="num stepper" data-testid="concurrency" aria-live="polite">{current}</output>
                 <button type="button" class="square" aria-label="One processor more" data-testid="concurrency-up"
-                    on:click=move |_| step(1)>"+"</button>
+                    disabled=move || concurrency.action.pending().get() on:click=move |_| step(1)>"+"</button>
                 <span class="muted small">{move || format!("of {}", controls().max_concurrency)}</span>
             </div>
             <Outcome testid="concurrency-outcome" said=concurrency_said/>
@@ -70,4 +83,30 @@ pub fn FlowControls(stats: Signal<StatsSnapshot>) -> impl IntoView {
             <Outcome testid="rate-limit-outcome" said=limit_said/>
         </fieldset>
     }
+}
+
+/// The value asked for last, until the stream shows it. A quick second click builds on what was
+/// asked, not on a figure the next frame (up to 100 ms away) has not brought yet; the buttons
+/// are disabled while a call is in flight, so calls reach the server in order. Forgotten once
+/// the shown value matches, or when the call failed.
+fn asked<S, T>(control: Control<S>, shown: impl Fn() -> T + Send + Sync + 'static) -> RwSignal<Option<T>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+    T: Clone + PartialEq + Send + Sync + 'static,
+{
+    let asked = RwSignal::new(None::<T>);
+    Effect::new(move |_| {
+        let now = shown();
+        if asked.get_untracked().is_some_and(|a| a == now) {
+            asked.set(None);
+        }
+    });
+    let result = control.action.value();
+    Effect::new(move |_| {
+        if result.with(|r| matches!(r, Some(Err(_)))) {
+            asked.set(None);
+        }
+    });
+    asked
 }
