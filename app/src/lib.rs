@@ -6,7 +6,8 @@
 //! - [`api`]: server functions the UI calls, and the [`api::Backend`] contract the server fills.
 //! - [`error`]: the error server functions return.
 //! - `components/`, `pages/`: the view; [`stream`]: the WebSocket feeding it.
-//! - [`shell`] / [`App`]: the HTML document and the router.
+//! - [`shell`] / [`hydrate`]: the HTML document the server renders, and the browser's entry;
+//!   [`Page`]: which page an address shows.
 
 // Leptos' typed views nest deeply; the live page's panels exceed the default of 128.
 #![recursion_limit = "256"]
@@ -20,14 +21,16 @@ pub mod pages;
 pub mod stream;
 
 use leptos::prelude::*;
-use leptos_router::{
-    Lazy, StaticSegment,
-    components::{Route, Router, Routes},
-};
+pub use pages::Page;
 
-/// The HTML document the server renders around [`App`]. The title and stylesheet are plain
-/// tags here rather than `leptos_meta` components inside [`App`]: no page changes them, and
+/// The HTML document the server renders around the requested page. The title and stylesheet
+/// are plain tags here rather than `leptos_meta` components: no page changes them, and
 /// `leptos_meta`'s browser half would be WASM every visitor downloads.
+///
+/// There is no client-side router: each page is its own document, picked here from the
+/// request's path (see [`Page`]), and hydrated by [`hydrate`] from the address bar's. The
+/// router was 60 KB of the gzipped WASM a visitor of `/` downloads, for two pages that share
+/// nothing but this frame.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -42,28 +45,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" id="leptos" href="/pkg/pulse.css"/>
                 <title>"Pulse: a live event pipeline"</title>
             </head>
-            <body>
-                <App/>
-            </body>
+            <body>{pages::render(Page::requested())}</body>
         </html>
     }
 }
 
-/// The application: routes and the hydration marker end-to-end tests wait for.
-#[component]
-pub fn App() -> impl IntoView {
-    // Effects run only in the browser, once hydrated: a test waits for this flag before clicking.
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
-    view! {
-        <Router>
-            <main class="page" data-hydrated=move || hydrated.get().to_string()>
-                <Routes fallback=|| view! { <p>"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=pages::HomePage/>
-                    // Lazy: its code is a separate WASM chunk (`--split`), not part of what `/` loads.
-                    <Route path=StaticSegment("dashboard") view={Lazy::<pages::DashboardRoute>::new()}/>
-                </Routes>
-            </main>
-        </Router>
+/// The browser's entry (called by the frontend crate once the WASM is instantiated): hydrates
+/// the page the server rendered for this address. `/dashboard`'s code is a separate WASM chunk
+/// (`#[lazy]`, `cargo leptos build --split`), fetched before its markup is hydrated.
+#[cfg(feature = "hydrate")]
+pub fn hydrate() {
+    let path = window().location().pathname().unwrap_or_default();
+    match Page::from_path(&path) {
+        Page::Live => leptos::mount::hydrate_body(pages::LiveRoot),
+        // Leptos' executor is started by `hydrate_body`, inside the chunk: until then the
+        // chunk's loading is driven by wasm-bindgen's.
+        Page::Dashboard => wasm_bindgen_futures::spawn_local(pages::hydrate_dashboard()),
+        Page::NotFound => leptos::mount::hydrate_body(pages::NotFoundRoot),
     }
 }

@@ -1,9 +1,9 @@
 //! The browser entry: hydrates the server-rendered page. Everything else lives in `app`.
 
-/// Called by the JS loader once the WASM module is instantiated. `hydrate_lazy`, not
-/// `hydrate_body`: a lazy route's chunk (`/dashboard`) is fetched before its markup is hydrated.
+/// Called by the JS loader once the WASM module is instantiated: hydrates the page this
+/// address shows (`app::hydrate`; `/dashboard`'s code is fetched first, as its own chunk).
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_lazy(app::App);
+    app::hydrate();
 }

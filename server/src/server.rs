@@ -16,12 +16,13 @@ use crate::telemetry::{Aggregates, Feed, Ledger, Reporter, Stats};
 use crate::{api, rpc_status, ws};
 use app::api::{SharedBackend, SharedDashboardSource};
 use app::model::StatsSnapshot;
-use app::{App, shell};
+use app::shell;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes};
+use leptos_router::{Method, SsrMode};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -123,6 +124,15 @@ pub async fn run(
     Ok(last.run().await)
 }
 
+/// The rendered pages. There is no router in the app to list them from (see `app::shell`):
+/// each is one document, and `shell` picks its root from the request's path.
+fn pages() -> Vec<AxumRouteListing> {
+    ["/", "/dashboard"]
+        .into_iter()
+        .map(|path| AxumRouteListing::new(path.to_string(), SsrMode::OutOfOrder, [Method::Get], vec![]))
+        .collect()
+}
+
 /// Every route: the JSON API, the WebSocket, server functions and the Leptos pages.
 pub fn routes(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
@@ -138,7 +148,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/dashboard", get(observe::endpoint::dashboard))
         .leptos_routes_with_context(
             &state,
-            generate_route_list(App),
+            pages(),
             move || {
                 provide_context(backend.clone());
                 provide_context(dashboard.clone());

@@ -52,6 +52,28 @@ async fn the_first_paint_shows_current_numbers() {
     s.stop().await;
 }
 
+/// Each page is its own document, picked by path on the server (there is no client router):
+/// the right root for `/` and `/dashboard`, a 404 page for anything else.
+#[tokio::test]
+async fn each_path_renders_its_own_page_and_unknown_ones_are_404() {
+    let s = TestServer::start().await;
+    let dashboard = s.html("/dashboard?tab=os").await;
+    assert!(dashboard.contains("<h1>Pulse dashboard</h1>"), "{dashboard}");
+    assert!(
+        dashboard.contains(r#"href="/dashboard?tab=os" aria-current="page""#),
+        "tab from the query: {dashboard}"
+    );
+    assert!(!dashboard.contains("Page not found"));
+    for path in ["/nope", "/dashboard/extra"] {
+        let res = reqwest::get(s.url(path)).await.expect("request");
+        assert_eq!(res.status(), 404, "{path}");
+        let html = res.text().await.expect("html");
+        assert!(html.contains("Page not found"), "{path}: {html}");
+        assert!(!html.contains("Pulse dashboard"), "{path}");
+    }
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_drains_everything_accepted() {
     let s = TestServer::start().await;

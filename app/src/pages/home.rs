@@ -1,12 +1,16 @@
 //! `/`: the live view of the pipeline. Server-rendered with the current numbers (a full live
-//! frame from `get_live`), then kept current by one WebSocket merging 10 frames a second into
-//! the page's [`LiveModel`].
+//! frame), then kept current by one WebSocket merging 10 frames a second into the page's
+//! [`LiveModel`].
+//!
+//! The first frame is a [`SharedValue`]: taken synchronously from the backend on the server,
+//! serialized into the page, read back while hydrating. No resource, no `<Suspense>`: their
+//! asynchronous machinery is WASM this page does not need.
 
-use crate::api::get_live;
 use crate::components::controls::{CrashControl, FlowControls, PublishControls, SimulatorControls};
 use crate::components::{
     ConnectionBadge, Counters, DeadLetterPanel, FailureReasons, KindTable, LiveCharts, MessageFeed, StageList,
 };
+use crate::error::AppError;
 use crate::format;
 use crate::model::{LiveFrame, LiveModel};
 use crate::stream::{self, Connection};
@@ -16,7 +20,7 @@ use leptos::prelude::*;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let (connection, set_connection) = signal(Connection::Connecting);
-    let first = Resource::new(|| (), |_| get_live());
+    let first = SharedValue::new(first_frame).into_inner();
     view! {
         <header class="top">
             <h1>"Pulse"</h1>
@@ -24,14 +28,23 @@ pub fn HomePage() -> impl IntoView {
             <nav><a href="/dashboard">"Dashboard →"</a></nav>
             <ConnectionBadge connection/>
         </header>
-        <Suspense fallback=|| view! { <p class="muted">"Loading the current numbers…"</p> }>
-            {move || Suspend::new(async move {
-                match first.await {
-                    Ok(frame) => view! { <Live first=frame set_connection/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{format!("Could not load the pipeline's state: {e}")}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {match first {
+            Ok(frame) => view! { <Live first=frame set_connection/> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert">{format!("Could not load the pipeline's state: {e}")}</p> }.into_any(),
+        }}
+    }
+}
+
+/// The first paint's frame: the backend's on the server. In the browser the value is always
+/// read from the page (the page is only ever hydrated), so this side is never called there.
+fn first_frame() -> Result<LiveFrame, AppError> {
+    #[cfg(feature = "ssr")]
+    {
+        Ok(crate::api::backend()?.live())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        Err(AppError::Unavailable("the first frame is rendered by the server".into()))
     }
 }
 

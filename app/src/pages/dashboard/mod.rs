@@ -4,11 +4,13 @@
 //!
 //! The first paint is rendered on the server from one `poll_dashboard(0, …)` call (every kept
 //! row); once hydrated, [`poller`] asks for what is new once per refresh interval. Tabs are
-//! links (`?tab=metrics`): switching does not reload, the poller and history stay.
+//! links (`?tab=metrics`) that [`tabs`] follows in the page: switching does not reload, the
+//! poller and history stay.
 //!
-//! The page is a lazy route ([`DashboardRoute`]): in the browser its code (tabs, charts, the
-//! poll's wire types) is a separate WASM chunk, fetched only when `/dashboard` is visited, so
-//! a visitor of `/` never downloads it. Nothing outside this module may name its items.
+//! In the browser the page is hydrated by [`hydrate`], a `#[lazy]` function: its code is a
+//! separate WASM chunk, fetched only when `/dashboard` is opened, so a visitor of `/` never
+//! downloads it. Nothing outside this module may name its items but [`DashboardRoot`] (the
+//! server renders it) and [`hydrate`].
 
 mod chart;
 mod home;
@@ -19,26 +21,49 @@ mod pipeline;
 mod poller;
 mod pubsub;
 mod state;
+mod tabs;
 
 use crate::api::poll_dashboard;
 use crate::model::{LogLevel, parse_refresh};
 use leptos::prelude::*;
-use leptos_router::{LazyRoute, hooks::use_query_map, lazy_route};
 use state::DashState;
 
-/// The `/dashboard` route, loaded lazily: `cargo leptos build --split` moves everything only
-/// [`LazyRoute::view`] reaches into its own chunk. The route has no data half: the page's one
-/// request (`poll_dashboard`) is made by the page itself, so its wire types live in the chunk.
-pub struct DashboardRoute;
+/// `/dashboard`, framed: what the server renders and the browser hydrates.
+#[component]
+pub fn DashboardRoot() -> impl IntoView {
+    view! { <super::Frame><DashboardPage/></super::Frame> }
+}
 
-#[lazy_route]
-impl LazyRoute for DashboardRoute {
-    fn data() -> Self {
-        DashboardRoute
+/// Hydrates `/dashboard` in the browser. `#[lazy]`: with `cargo leptos build --split`, this and
+/// everything only it reaches (tabs, charts, the poll's wire types) is a separate WASM chunk,
+/// fetched when the page is opened, so a visitor of `/` never downloads it.
+#[cfg(feature = "hydrate")]
+#[leptos::lazy]
+pub fn hydrate() {
+    leptos::mount::hydrate_body(DashboardRoot);
+}
+
+/// The value of `name` in the page's query string: the request's on the server, the address
+/// bar's in the browser. Values are compared with known words or parsed as numbers, so they
+/// are taken as written (no percent-decoding).
+pub fn query_param(name: &str) -> Option<String> {
+    let query = current_query()?;
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string())
+}
+
+fn current_query() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>().and_then(|parts| parts.uri.query().map(str::to_string))
     }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <DashboardPage/> }.into_any()
+    #[cfg(not(feature = "ssr"))]
+    {
+        window().location().search().ok()
     }
 }
 
@@ -55,17 +80,17 @@ const TABS: [(&str, &str); 6] = [
 /// The dashboard page.
 #[component]
 fn DashboardPage() -> impl IntoView {
-    let query = use_query_map();
-    let tab = Memo::new(move |_| query.with(|q| q.get("tab")).unwrap_or_else(|| "home".into()));
+    let tab = RwSignal::new(query_param("tab").unwrap_or_else(|| "home".into()));
+    tabs::follow_history(tab);
     // Inputs from the address bar are validated; a bad one is shown, the default used.
-    let (refresh, refresh_error) = match query.with_untracked(|q| q.get("refresh")) {
+    let (refresh, refresh_error) = match query_param("refresh") {
         None => (1, None),
         Some(s) => match parse_refresh(&s) {
             Ok(n) => (n, None),
             Err(e) => (1, Some(e.to_string())),
         },
     };
-    let (level, level_error) = match query.with_untracked(|q| q.get("level")) {
+    let (level, level_error) = match query_param("level") {
         None => (LogLevel::Info, None),
         Some(s) => match LogLevel::parse(&s) {
             Ok(l) => (l, None),
@@ -88,7 +113,11 @@ fn DashboardPage() -> impl IntoView {
                 .into_iter()
                 .map(|(key, name)| {
                     let current = move || (tab.get() == key).then_some("page");
-                    view! { <a href=format!("/dashboard?tab={key}") aria-current=current>{name}</a> }
+                    view! {
+                        <a href=format!("/dashboard?tab={key}") aria-current=current on:click=move |ev| tabs::switch(ev, tab, key)>
+                            {name}
+                        </a>
+                    }
                 })
                 .collect_view()}
         </nav>
@@ -113,7 +142,7 @@ fn DashboardPage() -> impl IntoView {
 
 /// The live part: the refresh control and the current tab, over the page's state.
 #[component]
-fn Dashboard(state: DashState, tab: Memo<String>) -> impl IntoView {
+fn Dashboard(state: DashState, tab: RwSignal<String>) -> impl IntoView {
     let refresh = state.refresh.get_untracked();
     let on_refresh = move |ev| match parse_refresh(&event_target_value(&ev)) {
         Ok(n) => {
