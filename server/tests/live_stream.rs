@@ -92,6 +92,34 @@ async fn points_each_second_and_a_feed_with_reasons_follow_the_traffic() {
     assert!(s.stop().await.balances());
 }
 
+/// The newest dead letters ride the stream: they appear without any request of the page's own,
+/// newest first with their reason, in a new socket's full frame too, and go when purged.
+#[tokio::test]
+async fn dead_letters_reach_the_page_with_the_stream() {
+    let s = TestServer::start().await;
+    let mut ws = open(&s).await;
+    let mut model = LiveModel::from_frame(next_frame(&mut ws).await);
+    assert!(model.dead_letters.is_empty());
+    let batch = serde_json::json!([
+        reading("hot-1", "temperature", 900.0),
+        reading("fine", "humidity", 40.0),
+        reading("hot-2", "temperature", 901.0),
+    ]);
+    assert_eq!(s.post_events(batch.to_string()).await.0, 202);
+    until(&mut ws, &mut model, "two dead letters on the page", |m| m.dead_letters.len() == 2).await;
+    let ids: Vec<u64> = model.dead_letters.iter().map(|l| l.id).collect();
+    assert!(ids[0] > ids[1], "newest first: {ids:?}");
+    for letter in &model.dead_letters {
+        assert!(letter.what.starts_with("hot-") && letter.reason.contains("out of range"), "{letter:?}");
+        assert_eq!(letter.attempts, 1);
+    }
+    let full = next_frame(&mut open(&s).await).await;
+    assert_eq!(full.dead_letters.as_deref(), Some(&model.dead_letters[..]), "a new page sees them at once");
+    assert_eq!(s.rpc("purge_dead_letters", &[]).await, (200, "2".into()));
+    until(&mut ws, &mut model, "the purge on the page", |m| m.dead_letters.is_empty()).await;
+    assert!(s.stop().await.balances());
+}
+
 #[tokio::test]
 async fn crash_a_processor_fails_that_message_with_the_panic_and_work_goes_on() {
     let s = TestServer::start().await;

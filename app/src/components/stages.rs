@@ -2,7 +2,7 @@
 //! the stage's task dies, its supervisor restarts it (restarts +1) and nothing is lost.
 
 use super::controls::{Control, Outcome};
-use crate::api::KillStage;
+use crate::api::kill_stage;
 use crate::format;
 use crate::model::{StageRole, StatsSnapshot};
 use leptos::prelude::*;
@@ -10,9 +10,8 @@ use leptos::prelude::*;
 /// One row per stage task; the producer runs inside the processors and cannot be killed.
 #[component]
 pub fn StageList(stats: Signal<StatsSnapshot>) -> impl IntoView {
-    let kill = Control::<KillStage>::new();
-    let last = RwSignal::new(String::new());
-    let said = kill.said(move |_| format!("Killed {}: its supervisor restarted it.", last.get_untracked()));
+    let kill = Control::new();
+    let said = kill.said();
     // Rows are keyed by name only, so a row (and its Kill button) stays the same element while
     // its figures change ten times a second: a click is never lost to a redraw.
     let names = move || {
@@ -37,7 +36,7 @@ pub fn StageList(stats: Signal<StatsSnapshot>) -> impl IntoView {
                     <th scope="col">"restarts"</th><th scope="col"><span class="visually-hidden">"action"</span></th></tr></thead>
                 <tbody>
                     <For each=names key=|(name, _)| name.clone() let((name, role))>
-                        <StageRow name role stats kill last/>
+                        <StageRow name role stats kill/>
                     </For>
                 </tbody>
             </table>
@@ -49,13 +48,7 @@ pub fn StageList(stats: Signal<StatsSnapshot>) -> impl IntoView {
 
 /// One stage's figures, read from the stats by name.
 #[component]
-fn StageRow(
-    name: String,
-    role: StageRole,
-    stats: Signal<StatsSnapshot>,
-    kill: Control<KillStage>,
-    last: RwSignal<String>,
-) -> impl IntoView {
+fn StageRow(name: String, role: StageRole, stats: Signal<StatsSnapshot>, kill: Control) -> impl IntoView {
     let figure = {
         let name = name.clone();
         move |f: fn(&crate::model::StageStats) -> String| {
@@ -70,8 +63,11 @@ fn StageRow(
         view! {
             <button type="button" class="small-button danger" aria-label=format!("Kill {name}")
                 on:click=move |_| {
-                    last.set(target.clone());
-                    kill.run(Ok(KillStage { stage: target.clone() }));
+                    let target = target.clone();
+                    kill.run(Ok(async move {
+                        kill_stage(target.clone()).await?;
+                        Ok(format!("Killed {target}: its supervisor restarted it."))
+                    }));
                 }>"Kill"</button>
         }
     });

@@ -2,10 +2,12 @@
 //! every client. A frame carries the current stats, the per-second history points and the feed
 //! items that are new since the previous tick; a *full* frame (sent when a socket opens or
 //! when a slow client skipped ticks, and served as the first paint) carries the whole window.
+//! The newest dead letters ride along too: in every full frame, and in a delta when they changed
+//! (the page needs no request of its own to list them).
 //! [`LiveModel`] is what a page keeps: frames merge into it, duplicates are ignored, so a full
 //! frame and a delta may overlap without harm.
 
-use super::{Kind, StatsSnapshot};
+use super::{DeadLetterRow, Kind, StatsSnapshot};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -15,6 +17,8 @@ pub const LIVE_HISTORY_POINTS: usize = 300;
 pub const FEED_ITEMS: usize = 50;
 /// Most new feed items one delta frame carries: at high rates the feed is a sample.
 pub const FEED_PER_FRAME: usize = 12;
+/// Dead letters a page lists (the newest).
+pub const DEAD_LETTERS_SHOWN: usize = 8;
 
 /// One frame of the live stream.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -30,6 +34,10 @@ pub struct LiveFrame {
     pub history: Vec<LivePoint>,
     /// Acknowledged messages, oldest first.
     pub feed: Vec<FeedItem>,
+    /// The newest dead letters (at most [`DEAD_LETTERS_SHOWN`]), newest first: always in a full
+    /// frame, in a delta only when they changed (`None`: as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letters: Option<Vec<DeadLetterRow>>,
 }
 
 /// One second of the pipeline's life, for the throughput, error-rate and latency charts.
@@ -106,6 +114,8 @@ pub struct LiveModel {
     pub stats: StatsSnapshot,
     pub history: VecDeque<LivePoint>,
     pub feed: VecDeque<FeedItem>,
+    /// The newest dead letters, newest first.
+    pub dead_letters: Vec<DeadLetterRow>,
     /// Sequence number of the last frame merged.
     pub seq: u64,
     /// Server time of the last frame merged, unix milliseconds.
@@ -128,6 +138,7 @@ impl LiveModel {
         if frame.full {
             self.history.clear();
             self.feed.clear();
+            self.dead_letters.clear();
         } else if frame.seq <= self.seq {
             return;
         }
@@ -143,6 +154,10 @@ impl LiveModel {
         self.feed.extend(frame.feed.into_iter().filter(|i| i.id > last_item));
         while self.feed.len() > FEED_ITEMS {
             self.feed.pop_front();
+        }
+        if let Some(mut letters) = frame.dead_letters {
+            letters.truncate(DEAD_LETTERS_SHOWN);
+            self.dead_letters = letters;
         }
     }
 }
@@ -214,6 +229,35 @@ mod tests {
         m.merge(frame(2, false, 3..4, 2..3));
         assert_eq!(m.history.len(), 3);
         assert_eq!(m.seq, 2);
+    }
+
+    fn letter(id: u64) -> DeadLetterRow {
+        DeadLetterRow { id, what: format!("s-{id}"), reason: "out of range".into(), attempts: 3 }
+    }
+
+    #[test]
+    fn dead_letters_change_only_when_a_frame_carries_them() {
+        let mut m = LiveModel::from_frame(LiveFrame {
+            seq: 1,
+            full: true,
+            dead_letters: Some(vec![letter(2), letter(1)]),
+            ..Default::default()
+        });
+        m.merge(frame(2, false, 0..0, 0..0));
+        assert_eq!(m.dead_letters.iter().map(|l| l.id).collect::<Vec<_>>(), vec![2, 1], "None keeps them");
+        m.merge(LiveFrame {
+            seq: 3,
+            dead_letters: Some((1..20).rev().map(letter).collect()),
+            ..Default::default()
+        });
+        assert_eq!(m.dead_letters.len(), DEAD_LETTERS_SHOWN);
+        assert_eq!(m.dead_letters.first().map(|l| l.id), Some(19));
+        m.merge(LiveFrame { seq: 4, dead_letters: Some(Vec::new()), ..Default::default() });
+        assert!(m.dead_letters.is_empty(), "purged");
+        // A restarted server's full frame without letters empties the list.
+        m.merge(LiveFrame { seq: 1, full: true, dead_letters: Some(vec![letter(1)]), ..Default::default() });
+        m.merge(LiveFrame { seq: 1, full: true, ..Default::default() });
+        assert!(m.dead_letters.is_empty());
     }
 
     #[test]

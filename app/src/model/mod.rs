@@ -18,7 +18,8 @@ pub use dashboard::{
 pub use dead_letter::{DeadLetterEntry, DeadLetterPage, DeadLetterRow, DeadLetterStats, FailureRecord};
 pub use demo::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE, SimulatorState};
 pub use live::{
-    FEED_ITEMS, FEED_PER_FRAME, FeedItem, FeedStatus, LIVE_HISTORY_POINTS, LiveFrame, LiveModel, LivePoint,
+    DEAD_LETTERS_SHOWN, FEED_ITEMS, FEED_PER_FRAME, FeedItem, FeedStatus, LIVE_HISTORY_POINTS, LiveFrame,
+    LiveModel, LivePoint,
 };
 pub use pipeline::{
     BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,

@@ -56,6 +56,7 @@ fn Live(first: LiveFrame, set_connection: WriteSignal<Connection>) -> impl IntoV
         model.try_update(|m| m.merge(frame));
     });
     let stats: Signal<_> = Memo::new(move |_| model.with(|m| m.stats.clone())).into();
+    let letters: Signal<_> = Memo::new(move |_| model.with(|m| m.dead_letters.clone())).into();
     view! {
         <Counters stats/>
         <div class="layout">
@@ -78,7 +79,7 @@ fn Live(first: LiveFrame, set_connection: WriteSignal<Connection>) -> impl IntoV
                         <FailureReasons stats/>
                     </section>
                     <StageList stats/>
-                    <DeadLetterPanel stats/>
+                    <DeadLetterPanel stats letters/>
                 </div>
             </div>
         </div>

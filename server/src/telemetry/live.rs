@@ -2,7 +2,7 @@
 //! on the reporter's ticks, and the frames (delta and full) the WebSocket sends.
 
 use super::feed::{Feed, unix_ms};
-use app::model::{FEED_ITEMS, LIVE_HISTORY_POINTS, LiveFrame, LivePoint, StatsSnapshot};
+use app::model::{DeadLetterRow, FEED_ITEMS, LIVE_HISTORY_POINTS, LiveFrame, LivePoint, StatsSnapshot};
 use axum::extract::ws::Utf8Bytes;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -66,16 +66,18 @@ impl Window {
     }
 }
 
-/// What frames are made of besides the stats: the window and the feed.
+/// What frames are made of besides the stats: the window, the feed and the newest dead letters.
 #[derive(Default)]
 pub struct LiveSource {
     pub window: Mutex<Window>,
     pub feed: Arc<Feed>,
+    /// The newest dead letters as last listed (see `reporter::LetterWatch`).
+    pub dead_letters: Mutex<Vec<DeadLetterRow>>,
 }
 
 impl LiveSource {
     pub fn new(feed: Arc<Feed>) -> Self {
-        Self { window: Mutex::default(), feed }
+        Self { window: Mutex::default(), feed, dead_letters: Mutex::default() }
     }
 
     /// A frame with the whole window and the latest feed items.
@@ -88,6 +90,7 @@ impl LiveSource {
             stats,
             history,
             feed: self.feed.after(0, FEED_ITEMS),
+            dead_letters: Some(self.dead_letters.lock().unwrap_or_else(|e| e.into_inner()).clone()),
         }
     }
 }

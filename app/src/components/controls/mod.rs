@@ -8,7 +8,7 @@ mod scenarios;
 mod simulator;
 
 pub use flow::FlowControls;
-pub use outcome::{Control, Outcome, Said, whole};
+pub use outcome::{Control, Outcome, Said, counted, whole};
 pub use publish::PublishControls;
 pub use scenarios::CrashControl;
 pub use simulator::SimulatorControls;

@@ -1,73 +1,82 @@
 //! What a control's last call did: the shared plumbing of every control on the live page.
-//! A [`Control`] is a server action plus a local error (an input that is not a number never
-//! reaches the server); its outcome is shown by [`Outcome`], errors in red and announced.
+//! A [`Control`] runs a server-function call that says what it did in words, or shows the error
+//! found before calling (an input that is not a number never reaches the server); its outcome
+//! is shown by [`Outcome`], errors in red and announced.
+//!
+//! `Control` is deliberately not generic over the server function (as `ServerAction<S>` is):
+//! every control shares one type, one pair of signals and one spawn path, so the browser's WASM
+//! holds that machinery once rather than once per server function.
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
+use std::future::Future;
+use std::pin::Pin;
 
-/// A server action and the error found before calling it.
-pub struct Control<S: ServerFn + 'static>
-where
-    S::Output: 'static,
-{
-    pub action: ServerAction<S>,
-    local: RwSignal<Option<String>>,
+/// A call in flight: a server function's result, put into words.
+type Call = Pin<Box<dyn Future<Output = Result<String, AppError>>>>;
+
+/// A control's state: whether a call is in flight, and what the last one said.
+#[derive(Clone, Copy)]
+pub struct Control {
+    said: RwSignal<Said>,
+    pending: RwSignal<bool>,
 }
 
-impl<S: ServerFn + 'static> Clone for Control<S>
-where
-    S::Output: 'static,
-{
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<S: ServerFn + 'static> Copy for Control<S> where S::Output: 'static {}
-
-impl<S> Control<S>
-where
-    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
+impl Control {
     pub fn new() -> Self {
-        Self { action: ServerAction::new(), local: RwSignal::new(None) }
+        Self { said: RwSignal::new(None), pending: RwSignal::new(false) }
     }
 
-    /// Calls the server with `args`, or shows why the inputs could not make them.
-    pub fn run(&self, args: Result<S, String>) {
-        match args {
-            Ok(args) => {
-                self.local.set(None);
-                self.action.dispatch(args);
+    /// Makes `call` (a server-function call whose result is put into words), or shows why the
+    /// inputs could not make one.
+    pub fn run<F>(&self, call: Result<F, String>)
+    where
+        F: Future<Output = Result<String, AppError>> + 'static,
+    {
+        self.start(call.map(|f| Box::pin(f) as Call));
+    }
+
+    fn start(&self, call: Result<Call, String>) {
+        let this = *self;
+        match call {
+            Err(e) => this.said.set(Some(Err(e))),
+            Ok(call) => {
+                this.pending.set(true);
+                leptos::task::spawn_local(async move {
+                    let result = call.await.map_err(|e| e.to_string());
+                    // The page may have gone while the call was in flight: then nobody listens.
+                    this.pending.try_set(false);
+                    this.said.try_set(Some(result));
+                });
             }
-            Err(e) => self.local.set(Some(e)),
         }
     }
 
-    /// The outcome to show: the local error, else the last call's result in words.
-    pub fn said(&self, ok: impl Fn(&S::Output) -> String + Send + Sync + 'static) -> Signal<Said> {
-        let (local, value) = (self.local, self.action.value());
-        Signal::derive(move || match local.get() {
-            Some(e) => Some(Err(e)),
-            None => value.with(|v| match v {
-                Some(Ok(out)) => Some(Ok(ok(out))),
-                Some(Err(e)) => Some(Err(e.to_string())),
-                None => None,
-            }),
-        })
+    /// Whether a call is in flight (tracked).
+    pub fn pending(&self) -> bool {
+        self.pending.get()
+    }
+
+    /// Whether the last call, or the last inputs, failed (tracked).
+    pub fn failed(&self) -> bool {
+        self.said.with(|s| matches!(s, Some(Err(_))))
+    }
+
+    /// The outcome to show.
+    pub fn said(&self) -> Signal<Said> {
+        self.said.into()
     }
 }
 
-impl<S> Default for Control<S>
-where
-    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
+impl Default for Control {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// "1 letter", "3 letters": a count and a noun, plural when it is not one.
+pub fn counted(n: u64, noun: &str) -> String {
+    format!("{} {noun}{}", crate::format::count(n), if n == 1 { "" } else { "s" })
 }
 
 /// A control's outcome: nothing yet, what it did, or why it failed.
@@ -110,5 +119,12 @@ mod tests {
         assert_eq!(whole::<u32>("", "rate"), Err("rate: enter a number".into()));
         assert!(whole::<u32>("ten", "rate").expect_err("refused").contains("\"ten\""));
         assert!(whole::<u8>("300", "invalid %").is_err(), "out of the type's range");
+    }
+
+    #[test]
+    fn counts_take_a_plural_unless_one() {
+        assert_eq!(counted(1, "event"), "1 event");
+        assert_eq!(counted(1_000, "letter"), "1,000 letters");
+        assert_eq!(counted(0, "letter"), "0 letters");
     }
 }

@@ -2,7 +2,7 @@
 //! of invalid readings (failure injection), re-tune it while it runs, stop it.
 
 use super::outcome::{Control, Outcome, whole};
-use crate::api::{StartSimulator, StopSimulator};
+use crate::api::{start_simulator, stop_simulator};
 use crate::format;
 use crate::model::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE, StatsSnapshot};
 use leptos::prelude::*;
@@ -10,23 +10,20 @@ use leptos::prelude::*;
 /// Rate and invalid-share inputs, Start / Apply and Stop, and what the publisher is doing.
 #[component]
 pub fn SimulatorControls(stats: Signal<StatsSnapshot>) -> impl IntoView {
-    let start = Control::<StartSimulator>::new();
-    let stop = Control::<StopSimulator>::new();
+    // Start and Stop share one control: whichever was used last speaks.
+    let control = Control::new();
     let rate = RwSignal::new("1000".to_string());
     let invalid = RwSignal::new("5".to_string());
     let running = move || stats.with(|s| s.simulator.running);
-    // Whichever button was used last speaks.
-    let stopped_last = RwSignal::new(false);
     let go = move |_| {
-        stopped_last.set(false);
-        let args = whole(&rate.get(), "rate").and_then(|rate_per_s| {
-            Ok(StartSimulator { rate_per_s, invalid_pct: whole(&invalid.get(), "invalid %")? })
-        });
-        start.run(args);
+        let args = whole(&rate.get(), "rate")
+            .and_then(|rate_per_s| Ok((rate_per_s, whole(&invalid.get(), "invalid %")?)));
+        control.run(args.map(|(rate_per_s, invalid_pct)| async move {
+            start_simulator(rate_per_s, invalid_pct).await?;
+            Ok("Simulated publisher running.".into())
+        }));
     };
-    let started = start.said(|_| "Simulated publisher running.".into());
-    let stopped = stop.said(|_| "Simulated publisher stopped.".into());
-    let said = Signal::derive(move || if stopped_last.get() { stopped.get() } else { started.get() });
+    let said = control.said();
     view! {
         <fieldset class="control">
             <legend>"Simulated publisher"</legend>
@@ -46,10 +43,10 @@ pub fn SimulatorControls(stats: Signal<StatsSnapshot>) -> impl IntoView {
                     {move || if running() { "Apply" } else { "Start" }}
                 </button>
                 <button type="button" class="secondary" data-testid="sim-stop" disabled=move || !running()
-                    on:click=move |_| {
-                        stopped_last.set(true);
-                        stop.run(Ok(StopSimulator {}));
-                    }>"Stop"</button>
+                    on:click=move |_| control.run(Ok(async {
+                        stop_simulator().await?;
+                        Ok("Simulated publisher stopped.".into())
+                    }))>"Stop"</button>
             </div>
             <p class="muted small state" data-testid="sim-state">
                 {move || stats.with(|s| {
