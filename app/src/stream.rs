@@ -51,7 +51,7 @@ pub fn backoff_ms(attempt: u32) -> u32 {
 #[cfg(feature = "hydrate")]
 mod client {
     use super::{Connection, backoff_ms};
-    use crate::model::LiveFrame;
+    use crate::model::{LiveFrame, wire};
     use leptos::prelude::*;
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
@@ -131,6 +131,8 @@ mod client {
             retry(set_conn, on_frame, generation, attempt);
             return;
         };
+        // Frames are binary (postcard, see `model::wire`): read them as ArrayBuffers.
+        ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
         // A socket that opened once starts its back-off afresh when it closes.
         let opened = Rc::new(Cell::new(false));
         let on_open = Closure::<dyn FnMut()>::new({
@@ -143,8 +145,8 @@ mod client {
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
             let on_frame = on_frame.clone();
             move |e: MessageEvent| {
-                let Some(text) = e.data().as_string() else { return };
-                match serde_json::from_str::<LiveFrame>(&text) {
+                let Ok(buffer) = e.data().dyn_into::<js_sys::ArrayBuffer>() else { return };
+                match wire::decode::<LiveFrame>(&js_sys::Uint8Array::new(&buffer).to_vec()) {
                     Ok(frame) if current(generation) => on_frame(frame),
                     Ok(_) => {}
                     Err(err) => leptos::logging::warn!("bad frame from /ws: {err}"),

@@ -123,7 +123,8 @@ fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// What a client needs of a frame: the fields serde writes first.
+/// What a client needs of a frame: its first fields (postcard is positional, so they can be
+/// read off the front without decoding the rest).
 #[derive(serde::Deserialize)]
 struct Head {
     seq: u64,
@@ -131,17 +132,9 @@ struct Head {
     full: bool,
 }
 
-/// Reads the head off the frame's first bytes; falls back to serde (which skips the rest).
-fn head(text: &str) -> Option<Head> {
-    let fast = || {
-        let rest = text.strip_prefix(r#"{"seq":"#)?;
-        let (seq, rest) = rest.split_once(',')?;
-        let rest = rest.strip_prefix(r#""at_unix_ms":"#)?;
-        let (at, rest) = rest.split_once(',')?;
-        let full = rest.strip_prefix(r#""full":"#)?.starts_with('t');
-        Some(Head { seq: seq.parse().ok()?, at_unix_ms: at.parse().ok()?, full })
-    };
-    fast().or_else(|| serde_json::from_str(text).ok())
+/// Reads the head off the frame's first bytes.
+fn head(frame: &[u8]) -> Option<Head> {
+    postcard::take_from_bytes::<Head>(frame).ok().map(|(head, _)| head)
 }
 
 /// Phases the clients see: frames are recorded only during the window.
@@ -163,7 +156,7 @@ struct Tally {
     lags_ms: Vec<u32>,
     /// The first delta frame of the window, kept by the first client to see one (its size is
     /// broken down in the report).
-    sample: Option<String>,
+    sample: Option<Vec<u8>>,
 }
 
 async fn client(
@@ -190,26 +183,26 @@ async fn client(
             () = stop.cancelled() => break,
         };
         let arrived = unix_ms();
-        let text = match msg {
-            Some(Ok(Message::Text(text))) => text,
+        let frame = match msg {
+            Some(Ok(Message::Binary(frame))) => frame,
             Some(Ok(_)) => continue,
             Some(Err(_)) | None => {
                 t.disconnected = phase.load(Ordering::Relaxed) == WINDOW;
                 return t;
             }
         };
-        let Some(h) = head(text.as_str()) else { continue };
+        let Some(h) = head(&frame) else { continue };
         if phase.load(Ordering::Relaxed) == WINDOW {
             t.frames += 1;
             let kind = if h.full { &mut t.full } else { &mut t.delta };
             kind.0 += 1;
-            kind.1 += text.len() as u64;
+            kind.1 += frame.len() as u64;
             if let Some(prev) = last_seq {
                 t.skipped += h.seq.saturating_sub(prev + 1);
             }
             t.lags_ms.push(arrived.saturating_sub(h.at_unix_ms) as u32);
             if keep_sample && !h.full && t.sample.is_none() {
-                t.sample = Some(text.as_str().to_owned());
+                t.sample = Some(frame.to_vec());
             }
         }
         last_seq = Some(h.seq);
@@ -418,22 +411,45 @@ fn print(r: &Report, clients: usize, server_pid: u32) {
     );
 }
 
-/// Where a delta frame's bytes go: its top-level fields and the stats' largest parts.
-fn frame_breakdown(text: &str) -> String {
-    let Ok(frame) = serde_json::from_str::<serde_json::Value>(text) else { return String::new() };
-    let size = |v: &serde_json::Value| v.to_string().len();
-    let mut parts = vec![format!("stats {} B", size(&frame["stats"]))];
-    if let Some(stats) = frame["stats"].as_object() {
-        let mut fields: Vec<(usize, &String)> = stats.iter().map(|(k, v)| (size(v), k)).collect();
-        fields.sort_by(|a, b| b.cmp(a));
-        let top: Vec<String> = fields.iter().take(4).map(|(n, k)| format!("{k} {n} B")).collect();
-        parts[0] = format!("{} ({}, …)", parts[0], top.join(", "));
+/// Where a delta frame's bytes go: the stats (and its largest parts), history and feed, each
+/// re-encoded on its own; and what the same frame would weigh as JSON.
+fn frame_breakdown(bytes: &[u8]) -> String {
+    let Ok(frame) = app::model::wire::decode::<app::model::LiveFrame>(bytes) else { return String::new() };
+    let size = |v: &dyn erased::Encode| v.encoded_len();
+    let s = &frame.stats;
+    let mut stats_parts: Vec<(usize, &str)> = vec![
+        (size(&s.pipeline), "pipeline"),
+        (size(&s.pubsub), "pubsub"),
+        (size(&s.kinds), "kinds"),
+        (size(&s.failure_reasons), "failure_reasons"),
+        (size(&s.drop_reasons), "drop_reasons"),
+        (size(&s.simulator), "simulator"),
+    ];
+    stats_parts.sort_by(|a, b| b.cmp(a));
+    let top: Vec<String> = stats_parts.iter().map(|(n, k)| format!("{k} {n} B")).collect();
+    let json = serde_json::to_vec(&frame).map_or(0, |j| j.len());
+    format!(
+        "A delta frame: {} B = stats {} B ({}, …) + history {} B ({} items) + feed {} B ({} items); as JSON it would be {json} B.",
+        bytes.len(),
+        size(s),
+        top.join(", "),
+        size(&frame.history),
+        frame.history.len(),
+        size(&frame.feed),
+        frame.feed.len(),
+    )
+}
+
+/// Encoded size of any part of a frame.
+mod erased {
+    pub trait Encode {
+        fn encoded_len(&self) -> usize;
     }
-    for f in ["history", "feed"] {
-        let n = frame[f].as_array().map_or(0, Vec::len);
-        parts.push(format!("{f} {} B ({n} items)", size(&frame[f])));
+    impl<T: serde::Serialize> Encode for T {
+        fn encoded_len(&self) -> usize {
+            app::model::wire::encode(self).map_or(0, |b| b.len())
+        }
     }
-    format!("A delta frame: {} B = {}.", text.len(), parts.join(" + "))
 }
 
 fn main() -> anyhow::Result<()> {

@@ -1,7 +1,8 @@
 //! `GET /ws`: the live stream. Sends a full frame at once (the whole five-minute window and the
 //! latest feed items), then each tick's delta frame (10 per second), the same bytes to every
 //! client. A client that fell behind (ticks skipped while it was slow) gets the current tick's
-//! full frame instead, so nothing it shows has holes.
+//! full frame instead, so nothing it shows has holes. Frames are binary messages, postcard-encoded
+//! (`app::model::wire`); `get_live` serves the same frame as JSON.
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -24,11 +25,11 @@ async fn stream(mut socket: WebSocket, state: AppState) {
     let mut sent: Option<u64> = None;
     loop {
         let tick = ticks.borrow_and_update().clone();
-        let text = if sent.is_some_and(|s| tick.seq == s + 1) { tick.delta() } else { tick.full() };
+        let frame = if sent.is_some_and(|s| tick.seq == s + 1) { tick.delta() } else { tick.full() };
         sent = Some(tick.seq);
-        state.observe.sockets().sent(text.len());
+        state.observe.sockets().sent(frame.len());
         // The tick's own buffer, shared by a reference count: no copy per socket.
-        if socket.send(Message::Text(text.clone())).await.is_err() {
+        if socket.send(Message::Binary(frame.clone())).await.is_err() {
             return;
         }
         // Wait for the next tick, answering nothing the client says (it only listens). The

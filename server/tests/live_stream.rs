@@ -23,7 +23,8 @@ async fn next_frame(ws: &mut Socket) -> LiveFrame {
         .expect("a frame within 3 s")
         .expect("stream open")
         .expect("frame");
-    serde_json::from_str(msg.to_text().expect("text")).expect("a live frame")
+    assert!(msg.is_binary(), "frames are binary: {msg:?}");
+    app::model::wire::decode(&msg.into_data()).expect("a live frame")
 }
 
 /// Reads frames into `model` until `cond` holds (at most 10 s).

@@ -1,5 +1,5 @@
 //! The live page's stream: one frame per tick on `/ws` (10 per second), the same bytes for
-//! every client. A frame carries the current stats, the per-second history points and the feed
+//! every client, encoded with postcard ([`super::wire`]). A frame carries the current stats, the per-second history points and the feed
 //! items that are new since the previous tick; a *full* frame (sent when a socket opens or
 //! when a slow client skipped ticks, and served as the first paint) carries the whole window.
 //! The newest dead letters ride along too: in every full frame, and in a delta when they changed
@@ -36,7 +36,6 @@ pub struct LiveFrame {
     pub feed: Vec<FeedItem>,
     /// The newest dead letters (at most [`DEAD_LETTERS_SHOWN`]), newest first: always in a full
     /// frame, in a delta only when they changed (`None`: as before).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letters: Option<Vec<DeadLetterRow>>,
 }
 
@@ -102,7 +101,6 @@ pub struct FeedItem {
     pub value: f64,
     pub status: FeedStatus,
     /// Why it failed (the last attempt's reason), if it did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Attempts it took (more than 1 when retried).
     pub attempts: u32,

@@ -10,6 +10,7 @@ mod pipeline;
 mod pubsub;
 mod reading;
 mod stats;
+pub mod wire;
 
 pub use dashboard::{
     DashboardInputError, DashboardUpdate, HISTORY_ROWS, LOG_BATCH, LOG_LINES, LogLevel, LogLine,

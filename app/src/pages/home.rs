@@ -3,7 +3,8 @@
 //! [`LiveModel`].
 //!
 //! The first frame is a [`SharedValue`]: taken synchronously from the backend on the server,
-//! serialized into the page, read back while hydrating. No resource, no `<Suspense>`: their
+//! serialized into the page (postcard, as the stream's frames: one decoder in the WASM, see
+//! [`crate::model::wire`]), read back while hydrating. No resource, no `<Suspense>`: their
 //! asynchronous machinery is WASM this page does not need.
 
 use crate::components::controls::{CrashControl, FlowControls, PublishControls, SimulatorControls};
@@ -12,6 +13,7 @@ use crate::components::{
 };
 use crate::error::AppError;
 use crate::format;
+use crate::model::wire::Postcard;
 use crate::model::{LiveFrame, LiveModel};
 use crate::stream::{self, Connection};
 use leptos::prelude::*;
@@ -20,7 +22,7 @@ use leptos::prelude::*;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let (connection, set_connection) = signal(Connection::Connecting);
-    let first = SharedValue::new(first_frame).into_inner();
+    let first = SharedValue::<_, Postcard>::new_with_encoding(first_frame).into_inner();
     view! {
         <header class="top">
             <h1>"Pulse"</h1>
