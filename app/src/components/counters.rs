@@ -1,5 +1,6 @@
 //! The ledger counters and rates, as a grid of cards.
 
+use super::Stats;
 use crate::format;
 use crate::model::StatsSnapshot;
 use leptos::prelude::*;
@@ -27,7 +28,7 @@ fn Stat(
 /// The ledger (published, processed, failed, dropped, in flight), the live rates and the
 /// publish → ack latency; then the ledger's equation, checked live.
 #[component]
-pub fn Counters(stats: Signal<StatsSnapshot>) -> impl IntoView {
+pub fn Counters(stats: Stats) -> impl IntoView {
     let count = move |f: fn(&StatsSnapshot) -> u64| Signal::derive(move || format::count(stats.with(f)));
     let balanced = move || stats.with(StatsSnapshot::balances);
     view! {

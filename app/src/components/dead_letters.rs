@@ -2,16 +2,17 @@
 //! failure reason, and replay (one or all) / purge. The letters come with the live stream
 //! (the server lists them again when the queue changes, at most once a second).
 
+use super::Stats;
 use super::controls::{Control, Outcome, counted};
 use crate::api::{purge_dead_letters, replay_dead_letters};
 use crate::error::AppError;
 use crate::format;
-use crate::model::{DeadLetterRow, StatsSnapshot};
+use crate::model::DeadLetterRow;
 use leptos::prelude::*;
 
 /// The queue's counts, newest letters and actions.
 #[component]
-pub fn DeadLetterPanel(stats: Signal<StatsSnapshot>, letters: Signal<Vec<DeadLetterRow>>) -> impl IntoView {
+pub fn DeadLetterPanel(stats: Stats, letters: Signal<Vec<DeadLetterRow>>) -> impl IntoView {
     // Replay and purge share one control: whichever was used last speaks.
     let control = Control::new();
     let said = control.said();

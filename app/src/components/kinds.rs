@@ -1,12 +1,13 @@
 //! What the batcher computed per kind, and why messages failed.
 
+use super::Stats;
 use crate::format;
-use crate::model::{Kind, StatsSnapshot};
+use crate::model::Kind;
 use leptos::prelude::*;
 
 /// One row per kind: count, min, mean, max and last processed value.
 #[component]
-pub fn KindTable(stats: Signal<StatsSnapshot>) -> impl IntoView {
+pub fn KindTable(stats: Stats) -> impl IntoView {
     let row = move |kind: Kind| {
         let agg = move || stats.with(|s| s.kinds.iter().find(|a| a.kind == kind).cloned());
         let cell = move |f: fn(&crate::model::KindAggregate) -> String| {
@@ -37,7 +38,7 @@ pub fn KindTable(stats: Signal<StatsSnapshot>) -> impl IntoView {
 
 /// Failure and drop counts by reason; says so plainly when there are none.
 #[component]
-pub fn FailureReasons(stats: Signal<StatsSnapshot>) -> impl IntoView {
+pub fn FailureReasons(stats: Stats) -> impl IntoView {
     let rows = move || {
         stats.with(|s| {
             s.failure_reasons

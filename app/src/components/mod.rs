@@ -9,6 +9,7 @@ mod feed;
 mod kinds;
 mod live_charts;
 mod stages;
+mod stats;
 
 pub use chart::{LineChart, LineDef, polyline, short};
 pub use connection::ConnectionBadge;
@@ -18,3 +19,4 @@ pub use feed::MessageFeed;
 pub use kinds::{FailureReasons, KindTable};
 pub use live_charts::LiveCharts;
 pub use stages::StageList;
+pub use stats::Stats;

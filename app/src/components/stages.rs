@@ -1,15 +1,16 @@
 //! The running stages with their rate, queue and restart counts, each with a "Kill" button:
 //! the stage's task dies, its supervisor restarts it (restarts +1) and nothing is lost.
 
+use super::Stats;
 use super::controls::{Control, Outcome};
 use crate::api::kill_stage;
 use crate::format;
-use crate::model::{StageRole, StatsSnapshot};
+use crate::model::StageRole;
 use leptos::prelude::*;
 
 /// One row per stage task; the producer runs inside the processors and cannot be killed.
 #[component]
-pub fn StageList(stats: Signal<StatsSnapshot>) -> impl IntoView {
+pub fn StageList(stats: Stats) -> impl IntoView {
     let kill = Control::new();
     let said = kill.said();
     // Rows are keyed by name only, so a row (and its Kill button) stays the same element while
@@ -48,7 +49,7 @@ pub fn StageList(stats: Signal<StatsSnapshot>) -> impl IntoView {
 
 /// One stage's figures, read from the stats by name.
 #[component]
-fn StageRow(name: String, role: StageRole, stats: Signal<StatsSnapshot>, kill: Control) -> impl IntoView {
+fn StageRow(name: String, role: StageRole, stats: Stats, kill: Control) -> impl IntoView {
     let figure = {
         let name = name.clone();
         move |f: fn(&crate::model::StageStats) -> String| {

@@ -23,25 +23,44 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, postcard::Error> {
     postcard::from_bytes(bytes)
 }
 
-/// The same encoding for a `SharedValue` (the first paint's frame, carried in the page as
-/// base64).
+/// The same encoding for a `SharedValue` (the first paint's frame), carried in the page as hex:
+/// a hex decoder is a few lines, where Leptos' own byte codec would bring a base64 engine and
+/// its tables into the WASM. The page is served compressed, which takes back hex's extra length.
 pub struct Postcard;
 
 impl<T: Serialize> Encoder<T> for Postcard {
     type Error = postcard::Error;
-    type Encoded = Vec<u8>;
+    type Encoded = String;
 
-    fn encode(value: &T) -> Result<Vec<u8>, postcard::Error> {
-        encode(value)
+    fn encode(value: &T) -> Result<String, postcard::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let bytes = encode(value)?;
+        let mut hex = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+            hex.push(char::from(DIGITS[usize::from(b & 0xf)]));
+        }
+        Ok(hex)
     }
 }
 
 impl<T: DeserializeOwned> Decoder<T> for Postcard {
     type Error = postcard::Error;
-    type Encoded = [u8];
+    type Encoded = str;
 
-    fn decode(bytes: &[u8]) -> Result<T, postcard::Error> {
-        decode(bytes)
+    fn decode(hex: &str) -> Result<T, postcard::Error> {
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Ok(c - b'0'),
+            b'a'..=b'f' => Ok(c - b'a' + 10),
+            _ => Err(postcard::Error::DeserializeBadEncoding),
+        };
+        let hex = hex.as_bytes();
+        if hex.len() % 2 != 0 {
+            return Err(postcard::Error::DeserializeUnexpectedEnd);
+        }
+        let bytes =
+            hex.chunks(2).map(|p| Ok(nibble(p[0])? << 4 | nibble(p[1])?)).collect::<Result<Vec<u8>, _>>()?;
+        decode(&bytes)
     }
 }
 
@@ -81,7 +100,10 @@ mod tests {
         let bytes = <Postcard as Encoder<_>>::encode(&err).expect("encodes");
         let back: Result<LiveFrame, AppError> = <Postcard as Decoder<_>>::decode(&bytes).expect("decodes");
         assert_eq!(back, err);
+        assert!(bytes.bytes().all(|b| b.is_ascii_hexdigit()), "{bytes}");
         assert!(decode::<LiveFrame>(&[0xff, 0xff, 0xff]).is_err());
-        assert!(decode::<LiveFrame>(&bytes[..0]).is_err(), "truncated");
+        assert!(<Postcard as Decoder<LiveFrame>>::decode(&bytes[..bytes.len() - 1]).is_err(), "odd length");
+        assert!(<Postcard as Decoder<LiveFrame>>::decode("zz").is_err(), "not hex");
+        assert!(<Postcard as Decoder<LiveFrame>>::decode("").is_err(), "empty");
     }
 }

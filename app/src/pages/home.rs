@@ -9,7 +9,8 @@
 
 use crate::components::controls::{CrashControl, FlowControls, PublishControls, SimulatorControls};
 use crate::components::{
-    ConnectionBadge, Counters, DeadLetterPanel, FailureReasons, KindTable, LiveCharts, MessageFeed, StageList,
+    ConnectionBadge, Counters, DeadLetterPanel, FailureReasons, KindTable, LiveCharts, MessageFeed,
+    StageList, Stats,
 };
 use crate::error::AppError;
 use crate::format;
@@ -57,7 +58,7 @@ fn Live(first: LiveFrame, set_connection: WriteSignal<Connection>) -> impl IntoV
     stream::connect(set_connection, move |frame| {
         model.try_update(|m| m.merge(frame));
     });
-    let stats: Signal<_> = Memo::new(move |_| model.with(|m| m.stats.clone())).into();
+    let stats = Stats::new(model);
     let letters: Signal<_> = Memo::new(move |_| model.with(|m| m.dead_letters.clone())).into();
     view! {
         <Counters stats/>

@@ -2,13 +2,13 @@
 
 use super::outcome::{Control, Outcome, whole};
 use crate::api::{set_concurrency, set_paused, set_rate_limit};
+use crate::components::Stats;
 use crate::format;
-use crate::model::StatsSnapshot;
 use leptos::prelude::*;
 
 /// Pause / resume, concurrency stepper and rate limit, each saying what it did.
 #[component]
-pub fn FlowControls(stats: Signal<StatsSnapshot>) -> impl IntoView {
+pub fn FlowControls(stats: Stats) -> impl IntoView {
     let pause = Control::new();
     let concurrency = Control::new();
     let limit = Control::new();

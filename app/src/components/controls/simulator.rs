@@ -3,13 +3,14 @@
 
 use super::outcome::{Control, Outcome, whole};
 use crate::api::{start_simulator, stop_simulator};
+use crate::components::Stats;
 use crate::format;
-use crate::model::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE, StatsSnapshot};
+use crate::model::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE};
 use leptos::prelude::*;
 
 /// Rate and invalid-share inputs, Start / Apply and Stop, and what the publisher is doing.
 #[component]
-pub fn SimulatorControls(stats: Signal<StatsSnapshot>) -> impl IntoView {
+pub fn SimulatorControls(stats: Stats) -> impl IntoView {
     // Start and Stop share one control: whichever was used last speaks.
     let control = Control::new();
     let rate = RwSignal::new("1000".to_string());
