@@ -2,7 +2,7 @@
 //! the pipeline runs. Arguments are checked here first, so a bad value comes back as a
 //! readable [`AppError::InvalidArgument`] before anything is touched.
 
-use super::JsonText;
+use super::{JsonScalar, JsonText};
 use crate::error::AppError;
 use crate::model::{PipelineControls, RateLimitSetting};
 use leptos::prelude::*;
@@ -18,7 +18,7 @@ pub async fn get_controls() -> Result<PipelineControls, AppError> {
 
 /// Runs `concurrency` processors from now on (1..=the pipeline's maximum); returns the previous
 /// concurrency. Nothing restarts, nothing in flight is lost or handled twice.
-#[server(prefix = "/rpc", endpoint = "set_concurrency", output = JsonText)]
+#[server(prefix = "/rpc", endpoint = "set_concurrency", output = JsonScalar)]
 pub async fn set_concurrency(concurrency: u32) -> Result<u32, AppError> {
     let backend = super::backend()?;
     let max = backend.controls().max_concurrency;
@@ -33,13 +33,13 @@ pub async fn set_concurrency(concurrency: u32) -> Result<u32, AppError> {
 /// Pauses (`true`) or resumes (`false`) intake: while paused nothing is processed, and what is
 /// published waits in the pipeline's buffer (a full buffer refuses more with 503 / counts the
 /// simulated publisher's excess as dropped).
-#[server(prefix = "/rpc", endpoint = "set_paused", output = JsonText)]
+#[server(prefix = "/rpc", endpoint = "set_paused", output = JsonScalar)]
 pub async fn set_paused(paused: bool) -> Result<(), AppError> {
     super::backend()?.set_paused(paused)
 }
 
 /// Limits intake to `allowed_messages` per `interval_ms`; both absent lifts the limit.
-#[server(prefix = "/rpc", endpoint = "set_rate_limit", output = JsonText)]
+#[server(prefix = "/rpc", endpoint = "set_rate_limit", output = JsonScalar)]
 pub async fn set_rate_limit(allowed_messages: Option<u64>, interval_ms: Option<u64>) -> Result<(), AppError> {
     let limit = check_rate_limit(allowed_messages, interval_ms)?;
     super::backend()?.set_rate_limit(limit)

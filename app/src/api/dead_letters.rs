@@ -1,7 +1,7 @@
 //! The dead-letter queue from the page: list it (newest first), replay some or all of it into
 //! the pipeline, purge it.
 
-use super::JsonText;
+use super::{JsonScalar, JsonText};
 use crate::error::AppError;
 use crate::model::{DeadLetterPage, DeadLetterRow};
 use leptos::prelude::*;
@@ -32,7 +32,7 @@ pub async fn recent_dead_letters(limit: u32) -> Result<Vec<DeadLetterRow>, AppEr
 /// Publishes letters again (all of them with `all`, else those in `ids`), removing each once
 /// it is published; returns how many were replayed. A full pipeline stops the replay early
 /// with an error saying how many went; the rest stay queued.
-#[server(prefix = "/rpc", endpoint = "replay_dead_letters", output = JsonText)]
+#[server(prefix = "/rpc", endpoint = "replay_dead_letters", output = JsonScalar)]
 pub async fn replay_dead_letters(#[server(default)] ids: Vec<u64>, all: bool) -> Result<u64, AppError> {
     if !all && ids.is_empty() {
         return Err(AppError::InvalidArgument("name the letters to replay, or replay all".into()));
@@ -47,7 +47,7 @@ pub async fn replay_dead_letters(#[server(default)] ids: Vec<u64>, all: bool) ->
 }
 
 /// Removes every letter; returns how many there were.
-#[server(prefix = "/rpc", endpoint = "purge_dead_letters", output = JsonText)]
+#[server(prefix = "/rpc", endpoint = "purge_dead_letters", output = JsonScalar)]
 pub async fn purge_dead_letters() -> Result<u64, AppError> {
     super::backend()?.purge_dead_letters().await
 }

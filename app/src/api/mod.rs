@@ -4,8 +4,9 @@
 //! reach the running pipeline through [`Backend`], a trait object the server provides as context
 //! both when rendering pages and when answering server-function calls.
 //!
-//! Every server function answers with [`JsonText`] (`output = JsonText`): see [`codec`] for why
-//! (one JSON deserializer per type in the browser's WASM, not two).
+//! Every server function answers JSON. Those returning a structure use [`JsonText`] (`output =
+//! JsonText`, see [`codec`]); those the live page's buttons call return a count or nothing and
+//! use [`JsonScalar`] (see [`scalar`]), read by hand, so the live page needs no JSON decoder.
 
 mod codec;
 mod controls;
@@ -13,6 +14,7 @@ mod dashboard;
 mod dead_letters;
 mod publish;
 mod pubsub;
+pub mod scalar;
 mod scenarios;
 mod simulator;
 mod stats;
@@ -31,6 +33,7 @@ pub use dead_letters::{
 };
 pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
 pub use pubsub::{AddTap, BROADCAST_MAX, Broadcast, RemoveTap, add_tap, broadcast, remove_tap};
+pub use scalar::JsonScalar;
 pub use scenarios::{
     CrashProcessor, KillStage, STAGE_NAME_MAX, check_stage_name, crash_processor, kill_stage,
 };

@@ -1,6 +1,6 @@
 //! Publish buttons: generate readings on the server and publish them on the `events` topic.
 
-use super::JsonText;
+use super::JsonScalar;
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -8,7 +8,7 @@ use leptos::prelude::*;
 pub const PUBLISH_MAX: u32 = 10_000;
 
 /// Publishes `count` generated sensor readings (1..=10,000) and returns how many were accepted.
-#[server(prefix = "/rpc", endpoint = "publish_sample", output = JsonText)]
+#[server(prefix = "/rpc", endpoint = "publish_sample", output = JsonScalar)]
 pub async fn publish_sample(count: u32) -> Result<u64, AppError> {
     if count == 0 || count > PUBLISH_MAX {
         return Err(AppError::InvalidArgument(format!(

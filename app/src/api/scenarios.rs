@@ -1,7 +1,7 @@
 //! Demo scenarios that show fault tolerance: crash a processor (a panic inside a handler) and
 //! kill a stage (its task dies; the supervisor restarts it).
 
-use super::JsonText;
+use super::JsonScalar;
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -11,7 +11,7 @@ pub const STAGE_NAME_MAX: usize = 64;
 /// Publishes one reading whose handling panics inside `handle_message`. The panic is caught:
 /// that message is retried, then fails with the panic's message as its reason, and the
 /// processor goes on with the next one.
-#[server(prefix = "/rpc", endpoint = "crash_processor", output = JsonText)]
+#[server(prefix = "/rpc", endpoint = "crash_processor", output = JsonScalar)]
 pub async fn crash_processor() -> Result<(), AppError> {
     super::backend()?.crash_processor().await
 }
@@ -20,7 +20,7 @@ pub async fn crash_processor() -> Result<(), AppError> {
 /// `"batcher default"`, `"batch processor default.1"`): its task dies, the supervisor restarts
 /// it (its restart counter goes up by one) and the new task resumes the dead one's work, so no
 /// message is lost.
-#[server(prefix = "/rpc", endpoint = "kill_stage", output = JsonText)]
+#[server(prefix = "/rpc", endpoint = "kill_stage", output = JsonScalar)]
 pub async fn kill_stage(stage: String) -> Result<(), AppError> {
     check_stage_name(&stage)?;
     super::backend()?.kill_stage(&stage)

@@ -1,7 +1,7 @@
 //! The simulated publisher: start it at a rate with a share of invalid readings (failure
 //! injection), or stop it.
 
-use super::JsonText;
+use super::JsonScalar;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE};
@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 /// Starts (or re-tunes) the simulated publisher: `rate_per_s` readings a second
 /// (10..=2,000,000), `invalid_pct` % of them out of range (0..=100).
-#[server(prefix = "/rpc", endpoint = "start_simulator", output = JsonText)]
+#[server(prefix = "/rpc", endpoint = "start_simulator", output = JsonScalar)]
 pub async fn start_simulator(rate_per_s: u32, invalid_pct: u8) -> Result<(), AppError> {
     if !(SIMULATOR_MIN_RATE..=SIMULATOR_MAX_RATE).contains(&rate_per_s) {
         return Err(AppError::InvalidArgument(format!(
@@ -25,7 +25,7 @@ pub async fn start_simulator(rate_per_s: u32, invalid_pct: u8) -> Result<(), App
 }
 
 /// Stops the simulated publisher (nothing happens if it is not running).
-#[server(prefix = "/rpc", endpoint = "stop_simulator", output = JsonText)]
+#[server(prefix = "/rpc", endpoint = "stop_simulator", output = JsonScalar)]
 pub async fn stop_simulator() -> Result<(), AppError> {
     super::backend()?.stop_simulator();
     Ok(())

@@ -1,6 +1,7 @@
 //! A line chart drawn as SVG in the page (no chart library): the live page's throughput,
 //! error-rate and latency over the last five minutes, newest at the right edge.
 
+use crate::format::fixed;
 use crate::model::LIVE_HISTORY_POINTS;
 use leptos::prelude::*;
 
@@ -17,7 +18,10 @@ pub fn polyline(values: &[f64], max: f64, span: usize, height: f64) -> String {
     for (i, v) in values.iter().enumerate() {
         let x = W - (n - 1 - i) as f64 * step;
         let y = height - (v / max).clamp(0.0, 1.0) * (height - 2.0) - 1.0;
-        out.push_str(&format!("{x:.1},{y:.1} "));
+        out.push_str(&fixed(x, 1));
+        out.push(',');
+        out.push_str(&fixed(y, 1));
+        out.push(' ');
     }
     out
 }
@@ -26,15 +30,15 @@ pub fn polyline(values: &[f64], max: f64, span: usize, height: f64) -> String {
 pub fn short(x: f64) -> String {
     let a = x.abs();
     if a >= 1e9 {
-        format!("{:.1}G", x / 1e9)
+        fixed(x / 1e9, 1) + "G"
     } else if a >= 1e6 {
-        format!("{:.1}M", x / 1e6)
+        fixed(x / 1e6, 1) + "M"
     } else if a >= 1e4 {
-        format!("{:.1}k", x / 1e3)
+        fixed(x / 1e3, 1) + "k"
     } else if a >= 100.0 || x.fract() == 0.0 {
-        format!("{x:.0}")
+        fixed(x, 0)
     } else {
-        format!("{x:.2}")
+        fixed(x, 2)
     }
 }
 

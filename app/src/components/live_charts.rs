@@ -2,6 +2,7 @@
 //! points: throughput (processed and failed per second), error rate, and publish → ack latency.
 
 use super::chart::{LineChart, LineDef, short};
+use crate::format;
 use crate::model::{LiveModel, LivePoint};
 use leptos::prelude::*;
 
@@ -32,7 +33,7 @@ pub fn LiveCharts(model: RwSignal<LiveModel>) -> impl IntoView {
             <LineChart id="throughput" title="Throughput" unit="msg/s" lines=THROUGHPUT series=throughput
                 headline=last(|p| format!("{} ok · {} failed /s", short(p.per_s(p.processed)), short(p.per_s(p.failed))))/>
             <LineChart id="error-rate" title="Error rate" unit="%" lines=ERRORS series=errors
-                headline=last(|p| format!("{:.1} %", p.error_pct())) floor=5.0/>
+                headline=last(|p| format!("{} %", format::pct(p.error_pct()))) floor=5.0/>
             <LineChart id="latency" title="Publish → ack latency" unit="ms" lines=LATENCY series=latency
                 headline=last(|p| format!("p50 {} · p99 {} ms", short(p.p50_us / 1000.0), short(p.p99_us / 1000.0)))
                 floor=0.1/>

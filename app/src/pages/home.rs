@@ -12,7 +12,6 @@ use crate::components::{
     ConnectionBadge, Counters, DeadLetterPanel, FailureReasons, KindTable, LiveCharts, MessageFeed,
     StageList, Stats,
 };
-use crate::error::AppError;
 use crate::format;
 use crate::model::wire::Postcard;
 use crate::model::{LiveFrame, LiveModel};
@@ -38,16 +37,17 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// The first paint's frame: the backend's on the server. In the browser the value is always
-/// read from the page (the page is only ever hydrated), so this side is never called there.
-fn first_frame() -> Result<LiveFrame, AppError> {
+/// The first paint's frame: the backend's on the server (or why there is none, in words: the
+/// page only shows it). In the browser the value is always read from the page (the page is
+/// only ever hydrated), so this side is never called there.
+fn first_frame() -> Result<LiveFrame, String> {
     #[cfg(feature = "ssr")]
     {
-        Ok(crate::api::backend()?.live())
+        crate::api::backend().map(|b| b.live()).map_err(|e| e.to_string())
     }
     #[cfg(not(feature = "ssr"))]
     {
-        Err(AppError::Unavailable("the first frame is rendered by the server".into()))
+        Err("the first frame is rendered by the server".into())
     }
 }
 
