@@ -39,16 +39,16 @@ pub fn DeadLetterPanel(stats: Stats, letters: Signal<Vec<DeadLetterRow>>) -> imp
                     }))>"Purge"</button>
             </div>
             <Outcome testid="dlq-outcome" said/>
+            <p class="muted" hidden=move || !letters.with(Vec::is_empty)>
+                "No dead letters: messages that fail every attempt land here."
+            </p>
             // Letters are keyed by id: a new list keeps the rows (and Replay buttons) that are
             // still there, so a click is not lost to a redraw while failures flow.
-            <Show when=move || !letters.with(Vec::is_empty)
-                fallback=|| view! { <p class="muted">"No dead letters: messages that fail every attempt land here."</p> }>
-                <ul class="letters" data-testid="dlq-list">
-                    <For each=move || letters.get() key=|e| e.id let(e)>
-                        {letter(e, control)}
-                    </For>
-                </ul>
-            </Show>
+            <ul class="letters" data-testid="dlq-list">
+                <For each=move || letters.get() key=|e| e.id let(e)>
+                    {letter(e, control)}
+                </For>
+            </ul>
         </section>
     }
     .into_any()

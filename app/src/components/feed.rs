@@ -16,12 +16,29 @@ pub fn MessageFeed(model: RwSignal<LiveModel>) -> impl IntoView {
         }
         paused.update(|p| *p = !*p);
     };
-    let items = move || {
-        let mut items: Vec<FeedItem> =
-            if paused.get() { frozen.get() } else { model.with(|m| m.feed.iter().cloned().collect()) };
-        items.reverse();
-        items
+    // Newest first. Rebuilt in place on every frame (row *i* takes the *i*-th newest item), not
+    // a keyed `<For>`: nothing in a row can be clicked, so which element shows which message does
+    // not matter, and the keyed diff is WASM the page would carry for nothing.
+    let rows = move || {
+        let row = |i: &FeedItem| {
+            view! {
+                <tr data-status=i.status.as_str()>
+                    <td class="mono" data-testid="feed-sensor">{i.sensor.clone()}</td>
+                    <td>{i.kind.as_str()}</td>
+                    <td class="num">{format!("{} {}", format::value(i.value), i.kind.unit())}</td>
+                    <td><span class=format!("tag tag-{}", i.status.as_str())>{i.status.as_str()}</span>
+                        <span class="muted small">{(i.attempts > 1).then(|| format!(" ×{}", i.attempts)).unwrap_or_default()}</span></td>
+                    <td class="reason">{i.reason.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        };
+        if paused.get() {
+            frozen.with(|f| f.iter().rev().map(row).collect::<Vec<_>>())
+        } else {
+            model.with(|m| m.feed.iter().rev().map(row).collect::<Vec<_>>())
+        }
     };
+    let empty = move || model.with(|m| m.feed.is_empty()) && !paused.get();
     let newer = move || {
         let last = frozen.with(|f| f.last().map_or(0, |i| i.id));
         model.with(|m| m.feed.iter().filter(|i| i.id > last).count())
@@ -44,22 +61,9 @@ pub fn MessageFeed(model: RwSignal<LiveModel>) -> impl IntoView {
                         <tr><th scope="col">"sensor"</th><th scope="col">"kind"</th><th scope="col">"value"</th>
                             <th scope="col">"status"</th><th scope="col">"reason"</th></tr>
                     </thead>
-                    <tbody>
-                        <For each=items key=|i| i.id let(i)>
-                            <tr data-status=i.status.as_str()>
-                                <td class="mono" data-testid="feed-sensor">{i.sensor}</td>
-                                <td>{i.kind.as_str()}</td>
-                                <td class="num">{format!("{} {}", format::value(i.value), i.kind.unit())}</td>
-                                <td><span class=format!("tag tag-{}", i.status.as_str())>{i.status.as_str()}</span>
-                                    {(i.attempts > 1).then(|| view! { <span class="muted small">{format!(" ×{}", i.attempts)}</span> })}</td>
-                                <td class="reason">{i.reason.unwrap_or_default()}</td>
-                            </tr>
-                        </For>
-                    </tbody>
+                    <tbody>{rows}</tbody>
                 </table>
-                <Show when=move || model.with(|m| m.feed.is_empty()) && !paused.get()>
-                    <p class="muted">"No messages yet: publish some, or start the simulated publisher."</p>
-                </Show>
+                <p class="muted" hidden=move || !empty()>"No messages yet: publish some, or start the simulated publisher."</p>
             </div>
         </section>
     }

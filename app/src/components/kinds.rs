@@ -37,30 +37,35 @@ pub fn KindTable(stats: Stats) -> impl IntoView {
 }
 
 /// Failure and drop counts by reason; says so plainly when there are none.
+///
+/// A plain list rebuilt in place on every frame (row *i* takes row *i*'s new text), not a keyed
+/// `<For>`: nothing in it can be clicked, so row identity does not matter, and the keyed diff is
+/// WASM the page would carry for nothing.
 #[component]
 pub fn FailureReasons(stats: Stats) -> impl IntoView {
     let rows = move || {
         stats.with(|s| {
-            s.failure_reasons
+            let rows: Vec<_> = s
+                .failure_reasons
                 .iter()
-                .map(|r| ("failed", r.clone()))
-                .chain(s.drop_reasons.iter().map(|r| ("dropped", r.clone())))
-                .collect::<Vec<_>>()
+                .map(|r| ("failed", r))
+                .chain(s.drop_reasons.iter().map(|r| ("dropped", r)))
+                .map(|(what, r)| {
+                    view! {
+                        <li>
+                            <span class=format!("tag tag-{what}")>{what}</span>
+                            {format!(" {}: ", r.reason)} <strong>{format::count(r.count)}</strong>
+                        </li>
+                    }
+                    .into_any()
+                })
+                .collect();
+            if rows.is_empty() {
+                vec![view! { <li class="muted">"No failures yet."</li> }.into_any()]
+            } else {
+                rows
+            }
         })
     };
-    let any = move || stats.with(|s| !s.failure_reasons.is_empty() || !s.drop_reasons.is_empty());
-    view! {
-        <ul class="reasons" aria-label="Why messages failed or were dropped">
-            <Show when=any fallback=|| view! { <li class="muted">"No failures yet."</li> }>
-                // Keyed by count too: a row is redrawn when its count changes.
-                <For each=rows key=|(what, r)| (*what, r.reason.clone(), r.count) let((what, r))>
-                    <li>
-                        <span class=format!("tag tag-{what}")>{what}</span>
-                        " " {r.reason} ": " <strong>{format::count(r.count)}</strong>
-                    </li>
-                </For>
-            </Show>
-        </ul>
-    }
-    .into_any()
+    view! { <ul class="reasons" aria-label="Why messages failed or were dropped">{rows}</ul> }.into_any()
 }
