@@ -27,7 +27,7 @@ pub fn MessageFeed(model: RwSignal<LiveModel>) -> impl IntoView {
                     <td>{i.kind.as_str()}</td>
                     <td class="num">{format!("{} {}", format::value(i.value), i.kind.unit())}</td>
                     <td><span class=format!("tag tag-{}", i.status.as_str())>{i.status.as_str()}</span>
-                        <span class="muted small">{(i.attempts > 1).then(|| format!(" ×{}", i.attempts)).unwrap_or_default()}</span></td>
+                        <span class="muted small">{if i.attempts > 1 { format!(" ×{}", i.attempts) } else { String::new() }}</span></td>
                     <td class="reason">{i.reason.clone().unwrap_or_default()}</td>
                 </tr>
             }

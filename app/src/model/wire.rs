@@ -55,7 +55,7 @@ impl<T: DeserializeOwned> Decoder<T> for Postcard {
             _ => Err(postcard::Error::DeserializeBadEncoding),
         };
         let hex = hex.as_bytes();
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return Err(postcard::Error::DeserializeUnexpectedEnd);
         }
         let bytes =
