@@ -7,9 +7,9 @@
 mod dashboard;
 mod home;
 
+pub use dashboard::DashboardRoot;
 #[cfg(feature = "hydrate")]
 pub use dashboard::hydrate as hydrate_dashboard;
-pub use dashboard::{DashboardRoot, query_param};
 pub use home::HomePage;
 
 use leptos::prelude::*;

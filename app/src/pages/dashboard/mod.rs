@@ -46,12 +46,16 @@ pub fn hydrate() {
 /// The value of `name` in the page's query string: the request's on the server, the address
 /// bar's in the browser. Values are compared with known words or parsed as numbers, so they
 /// are taken as written (no percent-decoding).
-pub fn query_param(name: &str) -> Option<String> {
-    let query = current_query()?;
+fn query_param(name: &str) -> Option<String> {
+    param_in(&current_query()?, name)
+}
+
+/// The value of `name` in a query string (with or without its `?`); `a` alone is `a=`.
+fn param_in(query: &str, name: &str) -> Option<String> {
     query
         .trim_start_matches('?')
         .split('&')
-        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_string())
 }
@@ -178,4 +182,18 @@ fn Dashboard(state: DashState, tab: RwSignal<String>) -> impl IntoView {
         }}
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::param_in;
+
+    #[test]
+    fn query_parameters_are_found_by_name() {
+        assert_eq!(param_in("?tab=os&refresh=5", "refresh").as_deref(), Some("5"));
+        assert_eq!(param_in("tab=os", "tab").as_deref(), Some("os"));
+        assert_eq!(param_in("?level", "level").as_deref(), Some(""));
+        assert_eq!(param_in("?tabs=x", "tab"), None);
+        assert_eq!(param_in("", "tab"), None);
+    }
 }
