@@ -1,7 +1,8 @@
 //! The live stream: one WebSocket per page feeding [`LiveFrame`]s into the page's model.
 //!
-//! On the server this does nothing (the first paint comes from `get_live`); in the browser it
-//! connects to `/ws`, hands every frame to the page, reconnects with exponential back-off when
+//! On the server this does nothing (the first paint is rendered from the backend's frame); in
+//! the browser it connects to `/ws`, decodes each binary frame (`model::wire`), hands it to the
+//! page, reconnects with exponential back-off when
 //! the socket closes (a restarted server is picked up by itself: its first frame is full), and
 //! tells the page whether it is live so a visitor knows the numbers are current. The socket is
 //! closed when the page that opened it goes away.
