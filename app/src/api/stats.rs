@@ -1,4 +1,4 @@
-//! The current stats and live frame, for the server-rendered first paint.
+//! The current stats and live frame, as JSON.
 
 use super::JsonText;
 use crate::error::AppError;
@@ -11,8 +11,9 @@ pub async fn get_stats() -> Result<StatsSnapshot, AppError> {
     Ok(super::backend()?.stats())
 }
 
-/// A full live frame as of now (stats, five minutes of history, the latest feed items): the
-/// live page's server-rendered first paint, the same shape the WebSocket then streams.
+/// A full live frame as of now (stats, five minutes of history, the latest feed items, the
+/// newest dead letters) as JSON: the frame the live page is first rendered with and `/ws`
+/// streams in postcard, for readers that want JSON.
 #[server(prefix = "/rpc", endpoint = "get_live", output = JsonText)]
 pub async fn get_live() -> Result<LiveFrame, AppError> {
     Ok(super::backend()?.live())
