@@ -16,7 +16,7 @@ use crate::telemetry::{Aggregates, Feed, Ledger, Reporter, Stats};
 use crate::{api, rpc_status, ws};
 use app::api::{SharedBackend, SharedDashboardSource};
 use app::model::StatsSnapshot;
-use app::shell;
+use app::{Page, shell};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
@@ -124,11 +124,12 @@ pub async fn run(
     Ok(last.run().await)
 }
 
-/// The rendered pages. There is no router in the app to list them from (see `app::shell`):
-/// each is one document, and `shell` picks its root from the request's path.
+/// The rendered pages' paths (`app::Page::ROUTED`). There is no router in the app to list them
+/// from (see `app::shell`): each is one document, and `shell` picks its root from the path.
 fn pages() -> Vec<AxumRouteListing> {
-    ["/", "/dashboard"]
+    Page::ROUTED
         .into_iter()
+        .filter_map(Page::path)
         .map(|path| AxumRouteListing::new(path.to_string(), SsrMode::OutOfOrder, [Method::Get], vec![]))
         .collect()
 }

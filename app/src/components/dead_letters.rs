@@ -59,7 +59,7 @@ fn letter(e: DeadLetterRow, control: Control) -> impl IntoView {
     view! {
         <li data-id=id>
             <span class="mono">{what}</span>
-            <span class="reason">{format!("{reason} · {attempts} attempt{}", if attempts == 1 { "" } else { "s" })}</span>
+            <span class="reason">{format!("{reason} · {}", counted(attempts.into(), "attempt"))}</span>
             <button type="button" class="small-button" aria-label=format!("Replay letter {id}")
                 on:click=move |_| control.run(Ok(replayed(vec![id])))>"Replay"</button>
         </li>

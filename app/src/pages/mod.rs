@@ -26,13 +26,22 @@ pub enum Page {
 }
 
 impl Page {
+    /// The pages with an address of their own (the server registers these paths).
+    pub const ROUTED: [Page; 2] = [Page::Live, Page::Dashboard];
+
+    /// The page's path; `None` for the not-found page, which answers any other.
+    pub fn path(self) -> Option<&'static str> {
+        match self {
+            Page::Live => Some("/"),
+            Page::Dashboard => Some("/dashboard"),
+            Page::NotFound => None,
+        }
+    }
+
     /// The page for a URL path (without its query).
     pub fn from_path(path: &str) -> Page {
-        match path {
-            "/" | "" => Page::Live,
-            "/dashboard" => Page::Dashboard,
-            _ => Page::NotFound,
-        }
+        let path = if path.is_empty() { "/" } else { path };
+        Page::ROUTED.into_iter().find(|p| p.path() == Some(path)).unwrap_or(Page::NotFound)
     }
 
     /// The page the request being rendered asked for (on the server; the browser hydrates from
@@ -91,5 +100,9 @@ mod tests {
         assert_eq!(Page::from_path("/dashboard"), Page::Dashboard);
         assert_eq!(Page::from_path("/dashboard/x"), Page::NotFound);
         assert_eq!(Page::from_path("/nope"), Page::NotFound);
+        assert_eq!(Page::from_path(""), Page::Live);
+        for page in Page::ROUTED {
+            assert_eq!(Page::from_path(page.path().expect("routed pages have a path")), page);
+        }
     }
 }

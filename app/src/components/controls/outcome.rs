@@ -15,16 +15,16 @@ use std::pin::Pin;
 /// A call in flight: a server function's result, put into words.
 type Call = Pin<Box<dyn Future<Output = Result<String, AppError>>>>;
 
-/// A control's state: whether a call is in flight, and what the last one said.
+/// A control's state: how many calls are in flight, and what the last one to end said.
 #[derive(Clone, Copy)]
 pub struct Control {
     said: RwSignal<Said>,
-    pending: RwSignal<bool>,
+    in_flight: RwSignal<u32>,
 }
 
 impl Control {
     pub fn new() -> Self {
-        Self { said: RwSignal::new(None), pending: RwSignal::new(false) }
+        Self { said: RwSignal::new(None), in_flight: RwSignal::new(0) }
     }
 
     /// Makes `call` (a server-function call whose result is put into words), or shows why the
@@ -41,11 +41,11 @@ impl Control {
         match call {
             Err(e) => this.said.set(Some(Err(e))),
             Ok(call) => {
-                this.pending.set(true);
+                this.in_flight.update(|n| *n += 1);
                 leptos::task::spawn_local(async move {
                     let result = call.await.map_err(|e| e.to_string());
                     // The page may have gone while the call was in flight: then nobody listens.
-                    this.pending.try_set(false);
+                    this.in_flight.try_update(|n| *n = n.saturating_sub(1));
                     this.said.try_set(Some(result));
                 });
             }
@@ -54,7 +54,7 @@ impl Control {
 
     /// Whether a call is in flight (tracked).
     pub fn pending(&self) -> bool {
-        self.pending.get()
+        self.in_flight.get() > 0
     }
 
     /// Whether the last call, or the last inputs, failed (tracked).
