@@ -1,9 +1,9 @@
 //! The error every server function returns, shared by server and browser so the UI can show
-//! exactly what went wrong.
+//! exactly what went wrong. It travels as postcard, like every server-function answer (see
+//! `api`), and carries the HTTP status it means ([`AppError::status`]).
 
-use crate::api::scalar::{JsonError, single_entry, string};
+use leptos::server_fn::codec::PostcardEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
-use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{Deserialize, Serialize};
 
 /// Why a server function call failed, in words a visitor can read.
@@ -12,7 +12,7 @@ pub enum AppError {
     /// The caller sent a value outside what the function accepts.
     #[error("{0}")]
     InvalidArgument(String),
-    /// The server cannot take the work now (shutting down, pipeline stopped).
+    /// The server cannot take the work now (shutting down, pipeline full).
     #[error("unavailable: {0}")]
     Unavailable(String),
     /// Transport or encoding trouble between browser and server.
@@ -21,117 +21,72 @@ pub enum AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = AppErrorEncoding;
+    type Encoder = PostcardEncoding;
 
+    /// Also where server_fn reports arguments that do not decode, on the server, before the
+    /// function's body runs: the status is set here, where that error is made.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::ServerFn(value)
-    }
-}
-
-/// How an [`AppError`] travels: serde's JSON for an enum (`{"InvalidArgument":"…"}`,
-/// `{"ServerFn":{"Args":"…"}}`), written by `serde_json` on the server and read back by hand in
-/// the browser (see `api::scalar` for why), so the live page carries no JSON decoder at all.
-pub struct AppErrorEncoding;
-
-impl ContentType for AppErrorEncoding {
-    const CONTENT_TYPE: &'static str = "application/json";
-}
-
-impl FormatType for AppErrorEncoding {
-    const FORMAT_TYPE: Format = Format::Text;
-}
-
-impl Encodes<AppError> for AppErrorEncoding {
-    type Error = serde_json::Error;
-
-    fn encode(error: &AppError) -> Result<Bytes, serde_json::Error> {
-        serde_json::to_vec(error).map(Bytes::from)
-    }
-}
-
-impl Decodes<AppError> for AppErrorEncoding {
-    type Error = JsonError;
-
-    fn decode(bytes: Bytes) -> Result<AppError, JsonError> {
-        let text = std::str::from_utf8(&bytes).map_err(|_| JsonError("not UTF-8"))?;
-        AppError::from_json(text).ok_or(JsonError("not an error the server writes"))
+        let e = AppError::ServerFn(value);
+        #[cfg(feature = "ssr")]
+        e.set_status();
+        e
     }
 }
 
 impl AppError {
-    /// Reads what `serde_json` writes for an `AppError`.
-    fn from_json(text: &str) -> Option<AppError> {
-        let (variant, value) = single_entry(text)?;
-        let message = || string(value).filter(|(_, rest)| rest.trim().is_empty()).map(|(s, _)| s);
-        Some(match variant.as_str() {
-            "InvalidArgument" => AppError::InvalidArgument(message()?),
-            "Unavailable" => AppError::Unavailable(message()?),
-            "ServerFn" => {
-                let (kind, value) = single_entry(value)?;
-                let (m, rest) = string(value)?;
-                if !rest.trim().is_empty() {
-                    return None;
-                }
-                AppError::ServerFn(match kind.as_str() {
-                    "Registration" => ServerFnErrorErr::Registration(m),
-                    "UnsupportedRequestMethod" => ServerFnErrorErr::UnsupportedRequestMethod(m),
-                    "Request" => ServerFnErrorErr::Request(m),
-                    "ServerError" => ServerFnErrorErr::ServerError(m),
-                    "MiddlewareError" => ServerFnErrorErr::MiddlewareError(m),
-                    "Deserialization" => ServerFnErrorErr::Deserialization(m),
-                    "Serialization" => ServerFnErrorErr::Serialization(m),
-                    "Args" => ServerFnErrorErr::Args(m),
-                    "MissingArg" => ServerFnErrorErr::MissingArg(m),
-                    "Response" => ServerFnErrorErr::Response(m),
-                    _ => return None,
-                })
-            }
-            _ => return None,
-        })
+    /// The HTTP status this error answers with: the caller's fault is 400, a server that
+    /// cannot take the work now 503, anything else 500.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::InvalidArgument(_) => 400,
+            AppError::Unavailable(_) => 503,
+            AppError::ServerFn(
+                ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_),
+            ) => 400,
+            AppError::ServerFn(_) => 500,
+        }
+    }
+
+    /// Sets [`AppError::status`] on the response being made (leptos_axum's `ResponseOptions`,
+    /// which it applies to a server function's answer, error or not). Outside a request, a
+    /// no-op.
+    #[cfg(feature = "ssr")]
+    pub fn set_status(&self) {
+        if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let status = http::StatusCode::from_u16(self.status())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            options.set_status(status);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leptos::server_fn::{Decodes, Encodes};
 
     #[test]
-    fn every_error_reads_back_what_serde_json_writes() {
+    fn every_error_round_trips_and_has_its_status() {
         let message = "bad \"value\" \\ é\n😀".to_string();
-        let errors = [
-            AppError::InvalidArgument(message.clone()),
-            AppError::Unavailable(message.clone()),
-            AppError::ServerFn(ServerFnErrorErr::Registration(message.clone())),
-            AppError::ServerFn(ServerFnErrorErr::UnsupportedRequestMethod(message.clone())),
-            AppError::ServerFn(ServerFnErrorErr::Request(message.clone())),
-            AppError::ServerFn(ServerFnErrorErr::ServerError(message.clone())),
-            AppError::ServerFn(ServerFnErrorErr::MiddlewareError(message.clone())),
-            AppError::ServerFn(ServerFnErrorErr::Deserialization(message.clone())),
-            AppError::ServerFn(ServerFnErrorErr::Serialization(message.clone())),
-            AppError::ServerFn(ServerFnErrorErr::Args(message.clone())),
-            AppError::ServerFn(ServerFnErrorErr::MissingArg(message.clone())),
-            AppError::ServerFn(ServerFnErrorErr::Response(message)),
-        ];
-        for e in errors {
-            let bytes = AppErrorEncoding::encode(&e).expect("encodes");
-            assert_eq!(AppErrorEncoding::decode(bytes.clone()), Ok(e.clone()), "{bytes:?}");
-            let back: AppError = serde_json::from_slice(&bytes).expect("plain JSON for other clients");
-            assert_eq!(back, e);
+        for (e, status) in [
+            (AppError::InvalidArgument(message.clone()), 400),
+            (AppError::Unavailable(message.clone()), 503),
+            (AppError::ServerFn(ServerFnErrorErr::Args(message.clone())), 400),
+            (AppError::ServerFn(ServerFnErrorErr::MissingArg(message.clone())), 400),
+            (AppError::ServerFn(ServerFnErrorErr::Deserialization(message.clone())), 400),
+            (AppError::ServerFn(ServerFnErrorErr::ServerError(message.clone())), 500),
+            (AppError::ServerFn(ServerFnErrorErr::Request(message.clone())), 500),
+        ] {
+            let bytes = PostcardEncoding::encode(&e).expect("encodes");
+            assert_eq!(<PostcardEncoding as Decodes<AppError>>::decode(bytes).expect("decodes"), e);
+            assert_eq!(e.status(), status, "{e:?}");
         }
     }
 
     #[test]
-    fn anything_else_is_refused() {
-        for bad in [
-            "",
-            "null",
-            r#"{"Nope":"x"}"#,
-            r#"{"InvalidArgument":1}"#,
-            r#"{"InvalidArgument":"x" "y"}"#,
-            r#"{"ServerFn":{"Nope":"x"}}"#,
-            r#"{"ServerFn":"Args"}"#,
-        ] {
-            assert!(AppErrorEncoding::decode(Bytes::from(bad)).is_err(), "{bad}");
+    fn garbage_is_not_an_error_the_server_wrote() {
+        for bad in [&b""[..], b"\xff\xff\xff", b"\x09"] {
+            assert!(<PostcardEncoding as Decodes<AppError>>::decode(bad.to_vec().into()).is_err(), "{bad:?}");
         }
     }
 }

@@ -108,7 +108,7 @@ pub async fn post_events(
 
 /// `GET /api/stats`: the ledger as it is now.
 pub async fn get_stats(State(state): State<AppState>) -> Json<StatsSnapshot> {
-    Json(state.stats.snapshot())
+    Json(state.snapshots.now())
 }
 
 /// Any other `/api/...` path: a JSON 404 rather than the HTML page.

@@ -8,11 +8,12 @@ use crate::pubsub::{PubSubError, SubscriberId};
 use crate::readings::CRASH_SENSOR;
 use crate::state::AppState;
 use crate::telemetry::unix_ms;
+use crate::wire;
 use app::api::{Backend, BoxFuture};
 use app::error::AppError;
 use app::model::{
     DeadLetterPage, Kind, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting, SensorReading,
-    StatsSnapshot,
+    StageKey, StatsSnapshot,
 };
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ impl Backend for AppState {
     }
 
     fn stats(&self) -> StatsSnapshot {
-        self.stats.snapshot()
+        self.snapshots.now()
     }
 
     fn live(&self) -> LiveFrame {
@@ -46,30 +47,34 @@ impl Backend for AppState {
         })
     }
 
-    fn kill_stage(&self, stage: &str) -> Result<(), AppError> {
-        let pipeline = &self.stats.pipeline;
-        let id = pipeline.stage_named(stage).ok_or_else(|| {
+    fn kill_stage(&self, stage: &StageKey) -> Result<(), AppError> {
+        let label = stage.label();
+        let not_running = || {
             AppError::InvalidArgument(format!(
-                "no running stage named {stage:?} (processors, batchers and batch processors can be killed)"
+                "no running stage {label:?} (processors, batchers and batch processors can be killed)"
             ))
-        })?;
-        pipeline.kill(id).map_err(control_error)?;
-        tracing::warn!(stage, "stage killed on request: its supervisor restarts it");
+        };
+        let id = wire::stage_id(stage, &self.pipeline.topology()).ok_or_else(not_running)?;
+        if !self.pipeline.stages().contains(&id) {
+            return Err(not_running());
+        }
+        self.pipeline.kill(id).map_err(control_error)?;
+        tracing::warn!(stage = label, "stage killed on request: its supervisor restarts it");
         Ok(())
     }
 
     fn controls(&self) -> PipelineControls {
-        self.stats.pipeline.stats().controls
+        wire::controls(self.pipeline.controls())
     }
 
     fn set_concurrency(&self, concurrency: u32) -> Result<u32, AppError> {
-        let previous = self.stats.pipeline.set_concurrency(concurrency as usize).map_err(control_error)?;
+        let previous = self.pipeline.set_concurrency(concurrency as usize).map_err(control_error)?;
         tracing::info!(from = previous, to = concurrency, "processor concurrency changed");
         Ok(previous as u32)
     }
 
     fn set_paused(&self, paused: bool) -> Result<(), AppError> {
-        let p = &self.stats.pipeline;
+        let p = &self.pipeline;
         if paused { p.pause() } else { p.resume() }.map_err(control_error)?;
         tracing::info!(paused, "pipeline intake {}", if paused { "paused" } else { "resumed" });
         Ok(())
@@ -80,7 +85,7 @@ impl Backend for AppState {
             allowed_messages: l.allowed_messages,
             interval: Duration::from_millis(l.interval_ms),
         });
-        self.stats.pipeline.update_rate_limit(limit).map_err(control_error)?;
+        self.pipeline.update_rate_limit(limit).map_err(control_error)?;
         tracing::info!(?limit, "rate limit changed");
         Ok(())
     }
@@ -116,7 +121,7 @@ impl Backend for AppState {
             }
             // Other topics are outside the pipeline's ledger; a blocking tap without room must
             // not hold the caller forever.
-            let pubsub = &self.stats.pubsub;
+            let pubsub = &self.pubsub;
             let sent = async {
                 match from {
                     Some(id) => pubsub.broadcast_from(SubscriberId::from(id), &topic, readings).await,
@@ -142,7 +147,7 @@ impl Backend for AppState {
         overflow: OverflowPolicy,
         read_per_s: u32,
     ) -> Result<u64, AppError> {
-        self.taps.add(&pattern, capacity, overflow, read_per_s).map_err(|e| match e {
+        self.taps.add(&pattern, capacity, wire::overflow(overflow), read_per_s).map_err(|e| match e {
             TapError::ShuttingDown => AppError::Unavailable(e.to_string()),
             other => AppError::InvalidArgument(other.to_string()),
         })
@@ -158,14 +163,17 @@ impl Backend for AppState {
         limit: u32,
     ) -> BoxFuture<'_, Result<DeadLetterPage, AppError>> {
         Box::pin(
-            async move { self.stats.dead_letters.list(before, limit as usize).await.map_err(store_error) },
+            async move {
+                let page = self.dead_letters.list(before, limit as usize).await.map_err(store_error)?;
+                Ok(wire::dead_letter_page(page))
+            },
         )
     }
 
     fn replay_dead_letters(&self, ids: Option<Vec<u64>>) -> BoxFuture<'_, Result<u64, AppError>> {
         Box::pin(async move {
             let selection = ids.map_or(Selection::All, Selection::Ids);
-            match self.stats.dead_letters.replay(selection, &self.ingest).await {
+            match self.dead_letters.replay(selection, &self.ingest).await {
                 Ok(n) => {
                     tracing::info!(replayed = n, "dead letters replayed");
                     Ok(n)
@@ -180,7 +188,7 @@ impl Backend for AppState {
 
     fn purge_dead_letters(&self) -> BoxFuture<'_, Result<u64, AppError>> {
         Box::pin(async move {
-            let n = self.stats.dead_letters.purge().await.map_err(store_error)?;
+            let n = self.dead_letters.purge().await.map_err(store_error)?;
             tracing::info!(purged = n, "dead-letter queue purged");
             Ok(n)
         })

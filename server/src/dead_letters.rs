@@ -2,9 +2,9 @@
 //! its retries) is written, with every failure reason, to the durable store (`crate::dlq`);
 //! the page lists, replays and purges it.
 //!
-//! [`DeadLetterSink`] is the pipeline's acknowledger: it tells the ledger first (the message is
-//! failed, with its reason), then hands the failed messages to a bounded inbox without ever
-//! blocking the pipeline. One task takes what is queued, writes it in one fsynced commit
+//! [`DeadLetterSink`] is the last link of the pipeline's acknowledgement chain (after the
+//! ledger, which counts the message failed with its reason, and the feed): it hands the failed
+//! messages to a bounded inbox without ever blocking the pipeline. One task takes what is queued, writes it in one fsynced commit
 //! through the store's writer, and only then counts it as dead-lettered. If the disk cannot
 //! keep up, what does not fit in the inbox is counted as `not_stored` (never silently gone).
 //! On shutdown the drain flushes the inbox after the pipeline has stopped.
@@ -13,11 +13,10 @@
 //! still balances) and removes them only once published; a full pipeline stops the replay
 //! with what is left still queued.
 
-use crate::dlq::{DeadLetter, DeadLetterWriter, DeadLetters, DlqError, ReplayError, Selection};
+use crate::dlq::{DeadLetter, DeadLetterWriter, DeadLetters, DlqError, Page, ReplayError, Selection};
 use crate::ingest::{Ingest, IngestError};
 use crate::pipeline::{Acknowledger, Message, PREVIOUS_FAILURE};
-use crate::telemetry::{Feed, Ledger};
-use app::model::{DeadLetterPage, DeadLetterStats, SensorReading};
+use app::model::{DeadLetterStats, SensorReading};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -44,28 +43,14 @@ struct Counters {
     evicted: AtomicU64,
 }
 
-/// The pipeline's acknowledger: the ledger, then the dead-letter inbox.
-pub struct DeadLetterSink {
-    ledger: Arc<Ledger>,
-    feed: Option<Arc<Feed>>,
+/// The acknowledgement chain's dead-letter link: failed messages to the inbox.
+pub(crate) struct DeadLetterSink {
     inbox: mpsc::Sender<Vec<Failed>>,
     counters: Arc<Counters>,
 }
 
-impl DeadLetterSink {
-    /// Also records a sample of every acknowledgement in `feed` (the live page's message list).
-    pub fn with_feed(mut self, feed: Arc<Feed>) -> Self {
-        self.feed = Some(feed);
-        self
-    }
-}
-
 impl Acknowledger<SensorReading> for DeadLetterSink {
-    fn ack(&self, successful: &[Message<SensorReading>], failed: &[Message<SensorReading>]) {
-        self.ledger.ack(successful, failed);
-        if let Some(feed) = &self.feed {
-            feed.record(successful, failed);
-        }
+    fn ack(&self, _successful: &[Message<SensorReading>], failed: &[Message<SensorReading>]) {
         if failed.is_empty() {
             return;
         }
@@ -93,7 +78,7 @@ fn to_failed(m: &Message<SensorReading>) -> Failed {
 
 /// Cheap-clone handle: the store, its writer task, and the counts the stats show.
 #[derive(Clone)]
-pub struct DeadLetterQueue {
+pub(crate) struct DeadLetterQueue {
     store: DeadLetters,
     counters: Arc<Counters>,
     flush: CancellationToken,
@@ -104,11 +89,7 @@ pub struct DeadLetterQueue {
 impl DeadLetterQueue {
     /// Opens the store and starts the task that writes to it; returns the queue and the
     /// acknowledger the pipeline is started with.
-    pub fn start(
-        store: DeadLetters,
-        ledger: Arc<Ledger>,
-        source: &str,
-    ) -> Result<(Self, DeadLetterSink), DlqError> {
+    pub(crate) fn start(store: DeadLetters, source: &str) -> Result<(Self, DeadLetterSink), DlqError> {
         let counters = Arc::new(Counters::default());
         counters.stored.store(store.len()?, Ordering::Relaxed);
         counters.evicted.store(store.evicted()?, Ordering::Relaxed);
@@ -123,7 +104,7 @@ impl DeadLetterQueue {
         };
         let task = tokio::spawn(queue.clone().write(rx, flush));
         *queue.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
-        Ok((queue, DeadLetterSink { ledger, feed: None, inbox: tx, counters }))
+        Ok((queue, DeadLetterSink { inbox: tx, counters }))
     }
 
     /// The writing task: takes everything queued, writes it in one commit, counts it.
@@ -179,7 +160,7 @@ impl DeadLetterQueue {
     }
 
     /// Writes what is still queued and ends the writer (after the pipeline has stopped).
-    pub async fn flush(&self, timeout: Duration) {
+    pub(crate) async fn flush(&self, timeout: Duration) {
         self.flush.cancel();
         let task = self.task.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(task) = task
@@ -190,7 +171,7 @@ impl DeadLetterQueue {
     }
 
     /// The counts the stats show.
-    pub fn stats(&self) -> DeadLetterStats {
+    pub(crate) fn stats(&self) -> DeadLetterStats {
         let c = &self.counters;
         DeadLetterStats {
             stored: c.stored.load(Ordering::Relaxed),
@@ -203,13 +184,13 @@ impl DeadLetterQueue {
     }
 
     /// A page, newest first, older than `before`.
-    pub async fn list(&self, before: Option<u64>, limit: usize) -> Result<DeadLetterPage, DlqError> {
+    pub(crate) async fn list(&self, before: Option<u64>, limit: usize) -> Result<Page, DlqError> {
         self.store.run_blocking(move |s| s.list(before, limit)).await
     }
 
     /// Replays the selection through `ingest` (never waiting for room); returns how many were
     /// published again. Stops at the first refusal, leaving the rest queued.
-    pub async fn replay(
+    pub(crate) async fn replay(
         &self,
         selection: Selection,
         ingest: &Ingest,
@@ -238,7 +219,7 @@ impl DeadLetterQueue {
     }
 
     /// Empties the queue; returns how many letters were removed.
-    pub async fn purge(&self) -> Result<u64, DlqError> {
+    pub(crate) async fn purge(&self) -> Result<u64, DlqError> {
         let removed = self.store.run_blocking(|s| s.purge()).await?;
         self.refresh().await;
         Ok(removed)

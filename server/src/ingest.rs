@@ -1,9 +1,9 @@
 //! Ingest: the one way readings enter Pulse. Counts them in the ledger, then publishes them on
 //! the pipeline's topic; whatever the pub/sub cannot deliver is counted as dropped.
 //!
-//! Two ways in: [`Ingest::try_publish`] never waits, and when the pipeline's buffer lacks room
-//! it takes nothing (HTTP answers 503 with `Retry-After`, so a client never gets 202 for an
-//! event that is then lost); [`Ingest::publish`] waits for room (dead-letter replay).
+//! [`Ingest::try_publish`] never waits: when the pipeline's buffer lacks room it takes nothing
+//! (HTTP answers 503 with `Retry-After`, so a client never gets 202 for an event that is then
+//! lost; a replay stops with the rest still queued).
 
 use crate::pubsub::{PubSub, PubSubError, Published};
 use crate::telemetry::{DropReason, Ledger};
@@ -36,18 +36,6 @@ impl Ingest {
     /// The topic the pipeline reads.
     pub fn topic(&self) -> &str {
         &self.topic
-    }
-
-    /// Publishes `readings`; resolves to how many were accepted (all of them, or an error).
-    /// Under the default blocking policy this waits while the pipeline is full.
-    pub async fn publish(&self, readings: Vec<SensorReading>) -> Result<u64, IngestError> {
-        let n = readings.len() as u64;
-        if n == 0 {
-            return Ok(0);
-        }
-        self.ledger.published(n);
-        let outcome = self.pubsub.broadcast(&self.topic, readings).await;
-        self.settle(n, outcome)
     }
 
     /// Publishes `readings` if the pipeline has room for all of them now, else takes none and

@@ -2,38 +2,38 @@
 //! WebSocket stream and the Leptos pages, in one axum binary.
 //!
 //! # Layout
-//! - [`pubsub`]: the topic hub ([`PubSub`]), bounded subscriber buffers, counted losses.
-//! - [`pipeline`]: the engine ([`Pipeline`]): producer, processors, batcher, acknowledgement.
-//! - [`readings`]: Pulse's own pipeline work on sensor readings.
-//! - [`dlq`]: the dead-letter queue's durable store ([`DeadLetters`]), bounded, on disk.
-//! - [`telemetry`]: the ledger, aggregates, rates and the snapshot reporter.
-//! - [`dead_letters`]: failed messages to the durable store, list / replay / purge.
-//! - [`ingest`]: the one way events enter; [`api`]: HTTP; [`ws`]: the live stream;
-//!   `backend`: what server functions can do.
-//! - [`server`]: wiring and [`run`]; `shutdown`: the drain order; [`config`]: settings.
-//! - [`demo`]: generated sensor traffic.
+//! - [`pubsub`]: the topic hub (`PubSub`), bounded subscriber buffers, counted losses.
+//! - [`pipeline`]: the engine (`Pipeline`): producer, processors, batcher, acknowledgement.
+//! - `readings`: Pulse's own pipeline work on sensor readings.
+//! - [`dlq`]: the dead-letter queue's durable store (`DeadLetters`), bounded, on disk.
+//! - `telemetry`: the ledger, the feed of recent messages, aggregates, rates (a leaf).
+//! - `ingest`: the one way events enter; `dead_letters`: failed messages to the durable store,
+//!   list / replay / purge; `demo`: generated sensor traffic, the simulator, taps.
+//! - `live`: the snapshot builder, the live frames and their reporter (reads all of the above);
+//!   `wire`: the engine's types mapped to `app::model`, at the edge.
+//! - `api`: HTTP; `ws`: the live stream; `backend`: what server functions can do; `state`:
+//!   the handles every handler gets.
+//! - `server`: wiring and [`run`]; `shutdown`: the drain order; [`config`]: settings.
 //! - [`observe`]: the dashboard's history, system figures, `/metrics`, the log tail, logging.
 
-pub mod api;
+mod api;
 mod backend;
 pub mod config;
-pub mod dead_letters;
-pub mod demo;
+mod dead_letters;
+mod demo;
 pub mod dlq;
-pub mod ingest;
+mod ingest;
+mod live;
 pub mod observe;
 pub mod pipeline;
 pub mod pubsub;
-pub mod readings;
-mod rpc_status;
-pub mod server;
+mod readings;
+mod server;
 mod shutdown;
-pub mod state;
-pub mod telemetry;
-pub mod ws;
+mod state;
+mod telemetry;
+mod wire;
+mod ws;
 
 pub use config::ServerConfig;
-pub use dlq::DeadLetters;
-pub use pipeline::Pipeline;
-pub use pubsub::PubSub;
 pub use server::run;

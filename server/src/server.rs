@@ -6,14 +6,15 @@ use crate::dead_letters::DeadLetterQueue;
 use crate::demo::{Simulator, Taps};
 use crate::dlq::DeadLetters;
 use crate::ingest::Ingest;
+use crate::live::{Reporter, Snapshots};
 use crate::observe::{self, Observe};
-use crate::pipeline::{Pipeline, PubSubProducer};
+use crate::pipeline::{AckChain, Pipeline, PubSubProducer};
 use crate::pubsub::{PubSub, SubscribeConfig};
 use crate::readings::ReadingsHandler;
 use crate::shutdown::{Drain, OwnedRuntime};
 use crate::state::AppState;
-use crate::telemetry::{Aggregates, Feed, Ledger, Reporter, Stats};
-use crate::{api, rpc_status, ws};
+use crate::telemetry::{Aggregates, Feed, Ledger};
+use crate::{api, ws};
 use app::api::{SharedBackend, SharedDashboardSource};
 use app::model::StatsSnapshot;
 use app::{Page, shell};
@@ -50,9 +51,11 @@ pub async fn run(
         },
     )?;
     let store = DeadLetters::open(config.dlq_path(), config.dlq_capacity)?;
-    let (dead_letters, acknowledger) = DeadLetterQueue::start(store, ledger.clone(), &config.topic)?;
+    let (dead_letters, dead_letter_sink) = DeadLetterQueue::start(store, &config.topic)?;
     let feed = Arc::new(Feed::default());
-    let acknowledger = acknowledger.with_feed(feed.clone());
+    // Every acknowledgement, in this order: counted in the ledger (failures with their
+    // reason), sampled for the live feed, and failures handed to the dead-letter queue.
+    let acknowledger = AckChain::default().then(ledger.clone()).then(feed.clone()).then(Arc::new(dead_letter_sink));
     let mut pipeline_config = config.pipeline.clone();
     pipeline_config.observers.push(ledger.clone());
     // The data plane gets its own runtime; HTTP and WebSockets stay on this one.
@@ -75,8 +78,8 @@ pub async fn run(
     let background = TaskTracker::new();
     let ingest = Ingest::new(pubsub.clone(), ledger.clone(), &config.topic);
     let simulator = Simulator::new(ingest.clone(), ledger.clone(), shutdown.clone(), background.clone());
-    let stats = Stats::new(
-        ledger.clone(),
+    let snapshots = Snapshots::new(
+        ledger,
         aggregates,
         pipeline.clone(),
         pubsub.clone(),
@@ -84,11 +87,11 @@ pub async fn run(
         dead_letters.clone(),
     );
     let reporter_stop = CancellationToken::new();
-    let reporter = Reporter::start(stats.clone(), feed, reporter_stop.clone(), &background);
+    let reporter = Reporter::start(snapshots.clone(), feed, reporter_stop.clone(), &background);
     let observe = Observe::new(
         {
-            let stats = stats.clone();
-            Arc::new(move || stats.snapshot())
+            let snapshots = snapshots.clone();
+            Arc::new(move || snapshots.now())
         },
         config.data_dir.clone(),
     );
@@ -96,9 +99,12 @@ pub async fn run(
     let state = AppState {
         leptos: config.leptos_options(),
         ingest,
+        pipeline: pipeline.clone(),
+        pubsub: pubsub.clone(),
         simulator,
         taps: Taps::new(pubsub.clone(), shutdown.clone(), background.clone()),
-        stats: stats.clone(),
+        dead_letters: dead_letters.clone(),
+        snapshots: snapshots.clone(),
         reporter,
         shutdown: shutdown.clone(),
         observe,
@@ -116,10 +122,11 @@ pub async fn run(
         pubsub,
         pipeline,
         pipeline_runtime,
+        dead_letters,
         drain_timeout: config.drain_timeout,
         reporter_stop,
         background,
-        stats,
+        snapshots,
     };
     Ok(last.run().await)
 }
@@ -135,7 +142,7 @@ fn pages() -> Vec<AxumRouteListing> {
 }
 
 /// Every route: the JSON API, the WebSocket, server functions and the Leptos pages.
-pub fn routes(state: AppState) -> Router {
+fn routes(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
     let leptos_options = state.leptos.clone();
     let dashboard: SharedDashboardSource = Arc::new(state.observe.clone());
@@ -157,7 +164,6 @@ pub fn routes(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(rpc_status::refine))
         .layer(axum::middleware::from_fn_with_state(state.observe.http(), observe::http::track))
         .layer(CompressionLayer::new())
         .with_state(state)

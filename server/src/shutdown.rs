@@ -11,9 +11,10 @@
 //!    writes the last failures to disk, and the pipeline's own runtime is shut down.
 //! 4. The reporter publishes a final snapshot and stops; the final ledger is logged.
 
+use crate::dead_letters::DeadLetterQueue;
+use crate::live::Snapshots;
 use crate::pipeline::Pipeline;
 use crate::pubsub::PubSub;
-use crate::telemetry::Stats;
 use app::model::SensorReading;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -43,15 +44,17 @@ impl Drop for OwnedRuntime {
 
 /// The parts the drain touches, in the order it touches them.
 pub(crate) struct Drain {
-    pub http: tokio::task::JoinHandle<std::io::Result<()>>,
-    pub pubsub: PubSub<SensorReading>,
-    pub pipeline: Pipeline,
+    pub(crate) http: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub(crate) pubsub: PubSub<SensorReading>,
+    pub(crate) pipeline: Pipeline,
     /// The pipeline's own runtime: shut down once the pipeline has drained.
-    pub pipeline_runtime: OwnedRuntime,
-    pub drain_timeout: Duration,
-    pub reporter_stop: CancellationToken,
-    pub background: TaskTracker,
-    pub stats: Stats,
+    pub(crate) pipeline_runtime: OwnedRuntime,
+    /// Written to disk once the pipeline has acknowledged its last failures.
+    pub(crate) dead_letters: DeadLetterQueue,
+    pub(crate) drain_timeout: Duration,
+    pub(crate) reporter_stop: CancellationToken,
+    pub(crate) background: TaskTracker,
+    pub(crate) snapshots: Snapshots,
 }
 
 impl Drain {
@@ -74,13 +77,13 @@ impl Drain {
             Err(e) => tracing::warn!("{e}"),
         }
         // The last failures were acknowledged during the drain: write them to disk.
-        self.stats.dead_letters.flush(self.drain_timeout).await;
+        self.dead_letters.flush(self.drain_timeout).await;
         // Every stage has ended; the runtime only holds idle workers now.
         drop(self.pipeline_runtime);
         self.reporter_stop.cancel();
         self.background.close();
         self.background.wait().await;
-        let s = self.stats.snapshot();
+        let s = self.snapshots.now();
         tracing::info!(
             published = s.published,
             processed = s.processed,

@@ -4,22 +4,24 @@
 //! reach the running pipeline through [`Backend`], a trait object the server provides as context
 //! both when rendering pages and when answering server-function calls.
 //!
-//! Every server function answers JSON. Those returning a structure use [`JsonText`] (`output =
-//! JsonText`, see [`codec`]); those the live page's buttons call return a count or nothing and
-//! use [`JsonScalar`] (see [`scalar`]), read by hand, so the live page needs no JSON decoder.
+//! # One codec
+//! Arguments come form-encoded (`POST /rpc/<name>`, what a `<form>` or `curl -d` sends); every
+//! answer, and every error ([`AppError`]), is postcard (`application/x-postcard`), server_fn's
+//! own codec: the live stream's frames are postcard too, so the browser carries one decoder for
+//! both. Each server function wraps its body in [`answer`], which sets the HTTP status of a
+//! refusal where it is made: a bad argument is 400, a server that cannot take the work now 503
+//! (`AppError::status`). Arguments that do not decode are refused with 400 by
+//! `AppError::from_server_fn_error`, before the body runs. The JSON API is `/api/*`.
 
-mod codec;
 mod controls;
 mod dashboard;
 mod dead_letters;
 mod publish;
 mod pubsub;
-pub mod scalar;
 mod scenarios;
 mod simulator;
 mod stats;
 
-pub use codec::{JsonText, JsonTextEncoding};
 pub use controls::{
     GetControls, MAX_RATE_INTERVAL_MS, SetConcurrency, SetPaused, SetRateLimit, check_rate_limit,
     get_controls, set_concurrency, set_paused, set_rate_limit,
@@ -33,9 +35,8 @@ pub use dead_letters::{
 };
 pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
 pub use pubsub::{AddTap, BROADCAST_MAX, Broadcast, RemoveTap, add_tap, broadcast, remove_tap};
-pub use scalar::JsonScalar;
 pub use scenarios::{
-    CrashProcessor, KillStage, STAGE_NAME_MAX, check_stage_name, crash_processor, kill_stage,
+    CrashProcessor, KillStage, STAGE_NAME_MAX, check_stage, crash_processor, kill_stage,
 };
 pub use simulator::{StartSimulator, StopSimulator, start_simulator, stop_simulator};
 pub use stats::{GetLive, GetStats, get_live, get_stats};
@@ -47,7 +48,7 @@ pub use backend::{Backend, BoxFuture, SharedBackend};
 mod backend {
     use crate::error::AppError;
     use crate::model::{
-        DeadLetterPage, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting, StatsSnapshot,
+        DeadLetterPage, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting, StageKey, StatsSnapshot,
     };
     use std::future::Future;
     use std::pin::Pin;
@@ -67,8 +68,8 @@ mod backend {
         fn live(&self) -> LiveFrame;
         /// Publishes one reading whose handler panics (the processor-crash scenario).
         fn crash_processor(&self) -> BoxFuture<'_, Result<(), AppError>>;
-        /// Kills the running stage the statistics call `stage`.
-        fn kill_stage(&self, stage: &str) -> Result<(), AppError>;
+        /// Kills the running stage `stage`.
+        fn kill_stage(&self, stage: &StageKey) -> Result<(), AppError>;
         /// The pipeline's run-time controls as set now.
         fn controls(&self) -> PipelineControls;
         /// Runs `concurrency` processors; returns the previous count.
@@ -124,3 +125,13 @@ mod backend {
 
 #[cfg(feature = "ssr")]
 pub(crate) use backend::backend;
+
+/// A server function's result, with the HTTP status of a refusal set where it is made (on the
+/// server; in the browser this is the identity).
+pub(crate) fn answer<T>(result: Result<T, crate::error::AppError>) -> Result<T, crate::error::AppError> {
+    #[cfg(feature = "ssr")]
+    if let Err(e) = &result {
+        e.set_status();
+    }
+    result
+}

@@ -5,7 +5,7 @@ use super::Stats;
 use super::controls::{Control, Outcome};
 use crate::api::kill_stage;
 use crate::format;
-use crate::model::StageRole;
+use crate::model::{StageKey, StageRole};
 use leptos::prelude::*;
 
 /// One row per stage task; the producer runs inside the processors and cannot be killed.
@@ -13,16 +13,16 @@ use leptos::prelude::*;
 pub fn StageList(stats: Stats) -> impl IntoView {
     let kill = Control::new();
     let said = kill.said();
-    // Rows are keyed by name only, so a row (and its Kill button) stays the same element while
-    // its figures change ten times a second: a click is never lost to a redraw.
-    let names = move || {
+    // Rows are keyed by the stage's key only, so a row (and its Kill button) stays the same
+    // element while its figures change ten times a second: a click is never lost to a redraw.
+    let keys = move || {
         stats.with(|s| {
-            let running = s.pipeline.controls.concurrency as usize;
+            let running = s.pipeline.controls.concurrency;
             s.pipeline
                 .stages
                 .iter()
-                .filter(|st| st.role != StageRole::Processor || processor_index(&st.name) < running)
-                .map(|st| (st.name.clone(), st.role))
+                .filter(|st| st.role() != StageRole::Processor || st.stage.index < running)
+                .map(|st| st.stage.clone())
                 .collect::<Vec<_>>()
         })
     };
@@ -36,8 +36,8 @@ pub fn StageList(stats: Stats) -> impl IntoView {
                 <thead><tr><th scope="col">"stage"</th><th scope="col">"msg/s"</th><th scope="col" class="col-queue">"queue"</th>
                     <th scope="col">"restarts"</th><th scope="col"><span class="visually-hidden">"action"</span></th></tr></thead>
                 <tbody>
-                    <For each=names key=|(name, _)| name.clone() let((name, role))>
-                        <StageRow name role stats kill/>
+                    <For each=keys key=StageKey::clone let(stage)>
+                        <StageRow stage stats kill/>
                     </For>
                 </tbody>
             </table>
@@ -47,27 +47,28 @@ pub fn StageList(stats: Stats) -> impl IntoView {
     .into_any()
 }
 
-/// One stage's figures, read from the stats by name.
+/// One stage's figures, read from the stats by its key.
 #[component]
-fn StageRow(name: String, role: StageRole, stats: Stats, kill: Control) -> impl IntoView {
+fn StageRow(stage: StageKey, stats: Stats, kill: Control) -> impl IntoView {
+    let name = stage.label();
     let figure = {
-        let name = name.clone();
+        let stage = stage.clone();
         move |f: fn(&crate::model::StageStats) -> String| {
-            let name = name.clone();
+            let stage = stage.clone();
             move || {
-                stats.with(|s| s.pipeline.stages.iter().find(|st| st.name == name).map(f).unwrap_or_default())
+                stats.with(|s| s.pipeline.stages.iter().find(|st| st.stage == stage).map(f).unwrap_or_default())
             }
         }
     };
-    let button = (role != StageRole::Producer).then(|| {
-        let target = name.clone();
+    let button = (stage.role != StageRole::Producer).then(|| {
+        let (target, label) = (stage.clone(), name.clone());
         view! {
             <button type="button" class="small-button danger" aria-label=format!("Kill {name}")
                 on:click=move |_| {
-                    let target = target.clone();
+                    let (target, label) = (target.clone(), label.clone());
                     kill.run(Ok(async move {
-                        kill_stage(target.clone()).await?;
-                        Ok(format!("Killed {target}: its supervisor restarted it."))
+                        kill_stage(target).await?;
+                        Ok(format!("Killed {label}: its supervisor restarted it."))
                     }));
                 }>"Kill"</button>
         }
@@ -82,18 +83,4 @@ fn StageRow(name: String, role: StageRole, stats: Stats, kill: Control) -> impl 
         </tr>
     }
     .into_any()
-}
-
-/// `"processor 3"` → 3 (other names → 0).
-fn processor_index(name: &str) -> usize {
-    name.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn processor_indexes() {
-        assert_eq!(super::processor_index("processor 12"), 12);
-        assert_eq!(super::processor_index("producer"), 0);
-    }
 }

@@ -24,7 +24,7 @@ pub use live::{
 };
 pub use pipeline::{
     BatcherNode, Percentiles, PipelineControls, PipelineStats, ProcessorsNode, RateLimitSetting,
-    RetrySetting, StageRole, StageStats, Topology,
+    RetrySetting, StageKey, StageRole, StageStats, Topology,
 };
 pub use pubsub::{OverflowPolicy, PubSubStats, SubscriberStats, TopicStats};
 pub use reading::{Kind, ReadingError, SensorReading};

@@ -38,7 +38,7 @@ pub struct BatcherNode {
 }
 
 /// What a stage does, for grouping and drawing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StageRole {
     #[default]
@@ -48,12 +48,39 @@ pub enum StageRole {
     BatchProcessor,
 }
 
+/// Which stage: its role, and for batchers and batch processors the batcher's name. What the
+/// UI keys rows by and what `kill_stage` takes: a stage is never found by parsing its label.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StageKey {
+    pub role: StageRole,
+    /// Processors and batch processors: which one (from 0); 0 otherwise.
+    #[serde(default)]
+    pub index: u32,
+    /// Batchers and batch processors: the batcher's name.
+    #[serde(default)]
+    pub batcher: Option<String>,
+}
+
+impl StageKey {
+    /// The stage's label, e.g. `"processor 0"`, `"batcher default"`, `"batch processor
+    /// default.1"`: the one place a stage's name is written.
+    pub fn label(&self) -> String {
+        let batcher = self.batcher.as_deref().unwrap_or("?");
+        match self.role {
+            StageRole::Producer => "producer".to_owned(),
+            StageRole::Processor => format!("processor {}", self.index),
+            StageRole::Batcher => format!("batcher {batcher}"),
+            StageRole::BatchProcessor => format!("batch processor {batcher}.{}", self.index),
+        }
+    }
+}
+
 /// One stage's counters and gauges.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageStats {
-    /// e.g. `"processor 0"`, `"batcher default"`, `"batch processor default.1"`.
+    pub stage: StageKey,
+    /// The stage's label ([`StageKey::label`]), for display and metric labels.
     pub name: String,
-    pub role: StageRole,
     /// Messages the stage took in since start.
     pub received: u64,
     /// Messages it passed on successfully (processors: handled ok; batch processors: acked ok).
@@ -70,6 +97,13 @@ pub struct StageStats {
     pub restarts: u64,
     /// p99 of the time it took per chunk or batch, in microseconds (recent window).
     pub run_p99_us: f64,
+}
+
+impl StageStats {
+    /// What the stage does.
+    pub fn role(&self) -> StageRole {
+        self.stage.role
+    }
 }
 
 /// Latency percentiles over a recent window, in microseconds.
@@ -132,4 +166,18 @@ pub struct RetrySetting {
     pub max_backoff_ms: u64,
     /// Random share of each wait, 0..=1.
     pub jitter: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stage_has_one_label() {
+        let key = |role, index, batcher: Option<&str>| StageKey { role, index, batcher: batcher.map(Into::into) };
+        assert_eq!(key(StageRole::Producer, 0, None).label(), "producer");
+        assert_eq!(key(StageRole::Processor, 3, None).label(), "processor 3");
+        assert_eq!(key(StageRole::Batcher, 0, Some("default")).label(), "batcher default");
+        assert_eq!(key(StageRole::BatchProcessor, 1, Some("default")).label(), "batch processor default.1");
+    }
 }

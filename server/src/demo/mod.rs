@@ -5,6 +5,6 @@ mod sample;
 mod simulator;
 mod taps;
 
-pub use sample::{INVALID_SHARE, generate, generate_with};
-pub use simulator::{Simulator, SimulatorError, TICK};
-pub use taps::{MAX_TAP_CAPACITY, MAX_TAPS, TapError, Taps};
+pub(crate) use sample::{generate, generate_with};
+pub(crate) use simulator::{Simulator, SimulatorError};
+pub(crate) use taps::{TapError, Taps};

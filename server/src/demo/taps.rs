@@ -4,7 +4,7 @@
 //! turns into 503s and counted drops at the intake) with its losses counted in the stats.
 
 use crate::pubsub::{Overflow, PubSub, PubSubError, SubscribeConfig};
-use app::model::{OverflowPolicy, SensorReading};
+use app::model::SensorReading;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -49,7 +49,7 @@ impl Taps {
         &self,
         pattern: &str,
         capacity: u32,
-        overflow: OverflowPolicy,
+        overflow: Overflow,
         read_per_s: u32,
     ) -> Result<u64, TapError> {
         if capacity == 0 || capacity > MAX_TAP_CAPACITY {
@@ -62,11 +62,6 @@ impl Taps {
         if running.len() >= MAX_TAPS {
             return Err(TapError::TooMany);
         }
-        let overflow = match overflow {
-            OverflowPolicy::Block => Overflow::Block,
-            OverflowPolicy::DropNewest => Overflow::DropNewest,
-            OverflowPolicy::DropOldest => Overflow::DropOldest,
-        };
         let config =
             SubscribeConfig::with_overflow(capacity as usize, overflow).named(format!("tap {pattern}"));
         let mut subscription = self.pubsub.subscribe(pattern, config)?;
@@ -127,11 +122,11 @@ mod tests {
     #[tokio::test]
     async fn a_tap_that_never_reads_loses_what_its_buffer_cannot_hold() {
         let (taps, pubsub) = taps();
-        let id = taps.add("sensors.*", 10, OverflowPolicy::DropOldest, 0).expect("valid");
+        let id = taps.add("sensors.*", 10, Overflow::DropOldest, 0).expect("valid");
         pubsub.broadcast("sensors.humidity", vec![reading(); 25]).await.expect("open");
         let stats = pubsub.stats();
         let tap = stats.subscribers.iter().find(|s| s.id == id).expect("listed");
-        assert_eq!((tap.buffered, tap.lost, tap.overflow), (10, 15, OverflowPolicy::DropOldest));
+        assert_eq!((tap.buffered, tap.lost, tap.overflow), (10, 15, Overflow::DropOldest));
         assert_eq!(tap.name, "tap sensors.*");
         assert!(taps.remove(id));
         assert!(!taps.remove(id), "already gone");
@@ -140,11 +135,11 @@ mod tests {
     #[tokio::test]
     async fn bad_taps_are_refused_with_their_reason() {
         let (taps, _) = taps();
-        assert_eq!(taps.add("a", 0, OverflowPolicy::Block, 1), Err(TapError::Capacity(0)));
-        assert!(matches!(taps.add("a..b", 5, OverflowPolicy::Block, 1), Err(TapError::PubSub(_))));
+        assert_eq!(taps.add("a", 0, Overflow::Block, 1), Err(TapError::Capacity(0)));
+        assert!(matches!(taps.add("a..b", 5, Overflow::Block, 1), Err(TapError::PubSub(_))));
         for _ in 0..MAX_TAPS {
-            taps.add("a", 5, OverflowPolicy::DropNewest, 0).expect("room");
+            taps.add("a", 5, Overflow::DropNewest, 0).expect("room");
         }
-        assert_eq!(taps.add("a", 5, OverflowPolicy::DropNewest, 0), Err(TapError::TooMany));
+        assert_eq!(taps.add("a", 5, Overflow::DropNewest, 0), Err(TapError::TooMany));
     }
 }

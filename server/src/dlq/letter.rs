@@ -1,9 +1,9 @@
 //! A dead letter on its way in ([`DeadLetter`]) and its encoding on disk: one JSON document per
 //! entry, keyed by id. The on-disk record has its own private types so that renaming a field of
-//! the wire type (`app::model::DeadLetterEntry`) cannot make existing stores unreadable.
+//! the entry type ([`Entry`]) cannot make existing stores unreadable.
 
 use super::DlqError;
-use app::model::{DeadLetterEntry, FailureRecord};
+use super::entry::{Entry, FailureRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -119,9 +119,9 @@ pub(crate) fn encode(letter: &DeadLetter, at: u64) -> Result<Vec<u8>, DlqError> 
 }
 
 /// The entry stored under `id`; the error is the store's to name (it knows the path).
-pub(crate) fn decode(id: u64, bytes: &[u8]) -> Result<DeadLetterEntry, serde_json::Error> {
+pub(crate) fn decode(id: u64, bytes: &[u8]) -> Result<Entry, serde_json::Error> {
     let r: Record = serde_json::from_slice(bytes)?;
-    Ok(DeadLetterEntry {
+    Ok(Entry {
         id,
         payload: r.payload,
         attempts: r.attempts,

@@ -27,8 +27,10 @@
 //! # Layout
 //! - `store.rs` opening, `append`, bounding, `run_blocking`; `read.rs` `get` / `list` / counts;
 //!   `replay.rs` `peek` / `remove` / `purge` / `replay_with`; `writer.rs` the group-committing
-//!   [`DeadLetterWriter`]; `letter.rs` [`DeadLetter`] and the on-disk record; `error.rs`.
+//!   [`DeadLetterWriter`]; `letter.rs` [`DeadLetter`] and the on-disk record; `entry.rs` what reads hand back
+//!   ([`Entry`], [`Page`]); `error.rs`.
 
+mod entry;
 mod error;
 mod letter;
 mod read;
@@ -39,7 +41,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use app::model::{DeadLetterEntry, DeadLetterPage, FailureRecord};
+pub use entry::{Entry, FailureRecord, Page};
 pub use error::DlqError;
 pub use letter::{DeadLetter, now_ms};
 pub use replay::{ReplayError, Selection};

@@ -4,13 +4,13 @@
 use super::letter::decode;
 use super::store::{EVICTED, LETTERS, META, counter};
 use super::{DeadLetters, DlqError};
-use app::model::{DeadLetterEntry, DeadLetterPage};
+use super::{Entry, Page};
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableError};
 use std::sync::Arc;
 
 impl DeadLetters {
     /// The entry with this id, if it is still in the queue.
-    pub fn get(&self, id: u64) -> Result<Option<DeadLetterEntry>, DlqError> {
+    pub fn get(&self, id: u64) -> Result<Option<Entry>, DlqError> {
         let Some(table) = self.letters(&self.read()?)? else { return Ok(None) };
         let found = table.get(id).map_err(|e| self.inner.storage(e))?;
         found.map(|v| self.decode(id, v.value())).transpose()
@@ -40,14 +40,14 @@ impl DeadLetters {
     /// One page for the UI, **newest first**: up to `limit` entries with ids below `before`
     /// (`None`: from the newest). The next page is `list(Some(last entry's id), limit)`.
     /// `total`, `evicted` and `capacity` come from the same snapshot as the entries.
-    pub fn list(&self, before: Option<u64>, limit: usize) -> Result<DeadLetterPage, DlqError> {
+    pub fn list(&self, before: Option<u64>, limit: usize) -> Result<Page, DlqError> {
         let txn = self.read()?;
         let evicted = match txn.open_table(META) {
             Ok(meta) => counter(&meta, EVICTED).map_err(|e| self.inner.storage(e))?,
             Err(TableError::TableDoesNotExist(_)) => 0,
             Err(e) => return Err(self.inner.storage(e)),
         };
-        let mut page = DeadLetterPage { evicted, capacity: self.inner.capacity, ..Default::default() };
+        let mut page = Page { evicted, capacity: self.inner.capacity, ..Default::default() };
         let Some(table) = self.letters(&txn)? else { return Ok(page) };
         page.total = table.len().map_err(|e| self.inner.storage(e))?;
         let range = table.range(..before.unwrap_or(u64::MAX)).map_err(|e| self.inner.storage(e))?;
@@ -81,7 +81,7 @@ impl DeadLetters {
         }
     }
 
-    pub(crate) fn decode(&self, id: u64, bytes: &[u8]) -> Result<DeadLetterEntry, DlqError> {
+    pub(crate) fn decode(&self, id: u64, bytes: &[u8]) -> Result<Entry, DlqError> {
         decode(id, bytes).map_err(|e| DlqError::Decode {
             path: self.inner.path.clone(),
             id,

@@ -4,7 +4,7 @@
 
 use super::store::LETTERS;
 use super::{DeadLetters, DlqError};
-use app::model::DeadLetterEntry;
+use super::Entry;
 use redb::ReadableTableMetadata;
 use std::future::Future;
 
@@ -37,7 +37,7 @@ impl DeadLetters {
         selection: &Selection,
         after: Option<u64>,
         limit: usize,
-    ) -> Result<Vec<DeadLetterEntry>, DlqError> {
+    ) -> Result<Vec<Entry>, DlqError> {
         let Some(table) = self.letters(&self.read()?)? else { return Ok(Vec::new()) };
         let Some(from) = after.map_or(Some(0), |a| a.checked_add(1)) else { return Ok(Vec::new()) };
         let mut out = Vec::new();
@@ -108,7 +108,7 @@ impl DeadLetters {
         mut publish: F,
     ) -> Result<u64, ReplayError<E>>
     where
-        F: FnMut(Vec<DeadLetterEntry>) -> Fut,
+        F: FnMut(Vec<Entry>) -> Fut,
         Fut: Future<Output = Result<(), E>>,
     {
         let chunk = chunk.max(1);

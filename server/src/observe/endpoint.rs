@@ -2,8 +2,7 @@
 //! poll as plain JSON for scripts (`since`, `log_since`, `level`, `refresh`; a bad value is a
 //! 400 `{"error": ...}` naming it).
 
-use super::prometheus;
-use crate::state::AppState;
+use super::{Observe, prometheus};
 use app::api::DashboardSource;
 use app::model::{DashboardInputError, LogLevel, parse_refresh};
 use axum::Json;
@@ -14,7 +13,7 @@ use std::collections::HashMap;
 
 /// Why a dashboard query was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum QueryError {
+pub(crate) enum QueryError {
     #[error(transparent)]
     Input(#[from] DashboardInputError),
     #[error("{name} must be a non-negative integer, got {value:?}")]
@@ -28,12 +27,12 @@ impl IntoResponse for QueryError {
 }
 
 /// `GET /metrics`: Prometheus text 0.0.4, or OpenMetrics when the `Accept` header asks for it.
-pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn metrics(State(observe): State<Observe>, headers: HeaderMap) -> Response {
     let openmetrics = headers
         .get(header::ACCEPT)
         .and_then(|a| a.to_str().ok())
         .is_some_and(|a| a.contains("application/openmetrics-text"));
-    match state.observe.render_metrics() {
+    match observe.render_metrics() {
         Ok(text) if openmetrics => ([(header::CONTENT_TYPE, prometheus::OPENMETRICS)], text).into_response(),
         Ok(text) => {
             ([(header::CONTENT_TYPE, prometheus::PROMETHEUS_TEXT)], prometheus::to_prometheus_text(&text))
@@ -61,9 +60,9 @@ fn parse(q: &HashMap<String, String>) -> Result<(u64, u64, LogLevel), QueryError
 }
 
 /// `GET /api/dashboard`.
-pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(crate) async fn dashboard(State(observe): State<Observe>, Query(q): Query<HashMap<String, String>>) -> Response {
     match parse(&q) {
-        Ok((since, log_since, level)) => Json(state.observe.update(since, log_since, level)).into_response(),
+        Ok((since, log_since, level)) => Json(observe.update(since, log_since, level)).into_response(),
         Err(e) => e.into_response(),
     }
 }

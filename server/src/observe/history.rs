@@ -5,7 +5,7 @@
 use super::http::HttpSecond;
 use super::ring::Ring;
 use app::model::catalogue::{CATALOGUE, row_width};
-use app::model::{HISTORY_ROWS, Row, StageRole, StatsSnapshot};
+use app::model::{HISTORY_ROWS, Row, StatsSnapshot};
 use std::sync::Mutex;
 
 /// Rows of the last 15 minutes.
@@ -94,11 +94,6 @@ pub fn row_values(
     // Three decimals are more than a chart shows, and keep the rows' JSON short.
     values.iter_mut().for_each(|v| *v = (*v * 1000.0).round() / 1000.0);
     values
-}
-
-/// The producer stage's queue: messages waiting in the pipeline's subscription buffer.
-pub fn producer_queue(stats: &StatsSnapshot) -> u64 {
-    stats.pipeline.stages.iter().filter(|s| s.role == StageRole::Producer).map(|s| s.queue).sum()
 }
 
 #[cfg(test)]

@@ -98,14 +98,6 @@ impl Observe {
         self.0.exporter.render()
     }
 
-    /// Bytes the history ring and the log tail take when full (the log tail's lines are
-    /// bounded at 1 KiB of message each; this counts their fixed part plus that bound).
-    pub fn buffers_size_bytes(&self) -> (usize, usize) {
-        let (_, lines) = self.0.tail.len_and_capacity();
-        let per_line = std::mem::size_of::<app::model::LogLine>() + logs::MAX_MESSAGE + 64;
-        (self.0.history.full_size_bytes(), lines * per_line)
-    }
-
     fn set_latest(&self, latest: Latest) {
         *self.0.latest.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(latest);
     }

@@ -251,13 +251,13 @@ impl Collector for Figures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::model::{StageRole, StageStats};
+    use app::model::{StageKey, StageRole, StageStats};
 
     fn render() -> String {
         let mut s = StatsSnapshot { published: 5, processed: 4, failed: 1, ..Default::default() };
         s.pipeline.stages.push(StageStats {
             name: "processor 0".into(),
-            role: StageRole::Processor,
+            stage: StageKey { role: StageRole::Processor, index: 0, batcher: None },
             received: 5,
             busy_pct: 50.0,
             ..Default::default()

@@ -19,8 +19,7 @@ pub struct SystemSampler {
 impl SystemSampler {
     /// A sampler for this process; `data_dir` is the directory whose disk the OS tab shows.
     pub fn new(data_dir: PathBuf) -> Self {
-        // SAFETY: sysconf only reads system configuration; it has no memory-safety preconditions.
-        let (ticks, page) = unsafe { (libc::sysconf(libc::_SC_CLK_TCK), libc::sysconf(libc::_SC_PAGESIZE)) };
+        let (ticks, page) = (rustix::param::clock_ticks_per_second(), rustix::param::page_size());
         Self {
             started: Instant::now(),
             data_dir,
@@ -78,14 +77,6 @@ impl SystemSampler {
         }
         s
     }
-
-    /// CPU time this process has used, in seconds (for the bench and tests).
-    pub fn cpu_seconds(&self) -> f64 {
-        read("/proc/self/stat")
-            .as_deref()
-            .and_then(ProcStat::parse)
-            .map_or(0.0, |s| (s.utime + s.stime) as f64 / self.clock_ticks)
-    }
 }
 
 fn read(path: &str) -> Option<String> {
@@ -131,19 +122,9 @@ fn count_threads(name: &str) -> u64 {
 
 /// Size and free space (for unprivileged users) of the file system holding `dir`.
 fn disk(dir: &std::path::Path) -> Option<(u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
-    // SAFETY: `path` is a valid NUL-terminated string and `st` points to writable memory of
-    // the right type; statvfs fills it on success, and we read it only then.
-    let st = unsafe {
-        if libc::statvfs(path.as_ptr(), st.as_mut_ptr()) != 0 {
-            return None;
-        }
-        st.assume_init()
-    };
-    let frsize = st.f_frsize as u64;
-    Some((st.f_blocks as u64 * frsize, st.f_bavail as u64 * frsize))
+    let st = rustix::fs::statvfs(dir).ok()?;
+    let frsize = st.f_frsize;
+    Some((st.f_blocks * frsize, st.f_bavail * frsize))
 }
 
 #[cfg(test)]

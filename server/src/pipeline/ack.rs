@@ -23,6 +23,35 @@ pub trait Acknowledger<T>: Send + Sync + 'static {
     fn ack(&self, successful: &[Message<T>], failed: &[Message<T>]);
 }
 
+/// Acknowledgers told in turn, in the order they were added: how an application makes one
+/// acknowledger of several (e.g. its ledger, then a sample for the UI, then a dead-letter
+/// sink), with the order written where the chain is built.
+pub struct AckChain<T> {
+    links: Vec<Arc<dyn Acknowledger<T>>>,
+}
+
+impl<T> Default for AckChain<T> {
+    fn default() -> Self {
+        Self { links: Vec::new() }
+    }
+}
+
+impl<T> AckChain<T> {
+    /// Adds `next` after the acknowledgers already in the chain.
+    pub fn then(mut self, next: Arc<dyn Acknowledger<T>>) -> Self {
+        self.links.push(next);
+        self
+    }
+}
+
+impl<T: 'static> Acknowledger<T> for AckChain<T> {
+    fn ack(&self, successful: &[Message<T>], failed: &[Message<T>]) {
+        for link in &self.links {
+            link.ack(successful, failed);
+        }
+    }
+}
+
 /// The engine's side of acknowledgement: calls the user's acknowledger exactly once per
 /// message and reports the acknowledgement (with publish→ack latency) to telemetry. With a
 /// retry policy, failed messages that get another attempt go back to the producer stage
@@ -158,5 +187,34 @@ impl<T: Send + 'static> InFlight<T> {
 impl<T: Send + 'static> Drop for InFlight<T> {
     fn drop(&mut self) {
         self.abandon();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Writes its name and what it was told into a shared log.
+    struct Named(&'static str, Arc<Mutex<Vec<(&'static str, usize, usize)>>>);
+
+    impl Acknowledger<u8> for Named {
+        fn ack(&self, successful: &[Message<u8>], failed: &[Message<u8>]) {
+            self.1.lock().expect("not poisoned").push((self.0, successful.len(), failed.len()));
+        }
+    }
+
+    #[test]
+    fn a_chain_tells_every_link_in_order() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let chain = AckChain::default()
+            .then(Arc::new(Named("ledger", log.clone())))
+            .then(Arc::new(Named("feed", log.clone())))
+            .then(Arc::new(Named("dead letters", log.clone())));
+        let ok: Vec<_> = (0..2).map(|i| Message::new(i, Instant::now())).collect();
+        let bad = vec![Message::new(9, Instant::now()).failed("bad", "too hot")];
+        chain.ack(&ok, &bad);
+        let log = log.lock().expect("not poisoned");
+        assert_eq!(*log, vec![("ledger", 2, 1), ("feed", 2, 1), ("dead letters", 2, 1)]);
     }
 }

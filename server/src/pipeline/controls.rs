@@ -19,7 +19,7 @@ use super::producer_stage::ProducerStage;
 use super::rate_limit::RateLimit;
 use super::retry::RetryPolicy;
 use super::telemetry::{Event, Telemetry};
-use app::model::{PipelineControls, RateLimitSetting, RetrySetting};
+use super::stats::ControlState;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 
@@ -35,7 +35,7 @@ pub(crate) trait Controls: Send + Sync {
     /// Messages waiting for a retry now.
     fn retry_pending(&self) -> usize;
     /// The whole state, for the stats snapshot.
-    fn view(&self) -> PipelineControls;
+    fn view(&self) -> ControlState;
 }
 
 /// Starts processor `index` under supervision, on the pipeline's runtime.
@@ -144,25 +144,17 @@ impl<P: Producer> Controls for Controller<P> {
         self.producer.source().retries.as_ref().map_or(0, |r| r.len())
     }
 
-    fn view(&self) -> PipelineControls {
+    fn view(&self) -> ControlState {
         let (rate_limit, retry) = {
             let s = self.producer.source();
             (s.limiter.limit(), s.retries.as_ref().map(|r| *r.policy()))
         };
-        PipelineControls {
+        ControlState {
             paused: self.is_paused(),
             concurrency: self.concurrency() as u32,
             max_concurrency: self.max as u32,
-            rate_limit: rate_limit.map(|l| RateLimitSetting {
-                allowed_messages: l.allowed_messages,
-                interval_ms: l.interval.as_millis() as u64,
-            }),
-            retry: retry.map(|r| RetrySetting {
-                max_attempts: r.max_attempts,
-                backoff_ms: r.backoff.as_millis() as u64,
-                max_backoff_ms: r.max_backoff.as_millis() as u64,
-                jitter: r.jitter,
-            }),
+            rate_limit,
+            retry,
         }
     }
 }

@@ -1,23 +1,16 @@
 //! [`Pipeline`]: the cheap-clone handle to a running pipeline. Stop it, kill a stage (to see the
 //! supervisor at work), read its topology and statistics.
 
-use super::ack::{Acker, SHUTDOWN_TIMEOUT};
-use super::batch_processor::BatchProcessorState;
-use super::batcher::Batcher;
 use super::config::PipelineError;
 use super::controls::Controls;
 use super::metrics::Metrics;
-use super::processor::ProcessorState;
-use super::producer::Producer;
-use super::producer_stage::ProducerStage;
 use super::supervisor::StageSlot;
 use super::telemetry::{StageId, Telemetry};
-use super::{Message, RateLimit, RetryPolicy, terminator};
-use app::model::{Percentiles, PipelineStats, Topology};
-use futures_util::future::BoxFuture;
+use super::terminator::{self, Abandon};
+use super::{RateLimit, RetryPolicy};
+use super::stats::{ControlState, Percentiles, PipelineStats, Topology};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -67,24 +60,6 @@ impl Pipeline {
     /// producer runs inside the processors that pull from it.
     pub fn stages(&self) -> Vec<StageId> {
         self.inner.slots.iter().filter(|(_, s)| s.is_running()).map(|(id, _)| *id).collect()
-    }
-
-    /// The running stage the statistics call `name` (`"processor 1"`, `"batcher default"`,
-    /// `"batch processor default.0"`), so a page can kill the stage it shows.
-    pub fn stage_named(&self, name: &str) -> Option<StageId> {
-        let batchers = self.stats().topology.batchers;
-        let batcher = |b: usize| batchers.get(b).map_or("?", |n| n.name.as_str());
-        self.stages().into_iter().find(|id| {
-            let shown = match *id {
-                StageId::Producer => "producer".to_owned(),
-                StageId::Processor(i) => format!("processor {i}"),
-                StageId::Batcher(b) => format!("batcher {}", batcher(b)),
-                StageId::BatchProcessor { batcher: b, index } => {
-                    format!("batch processor {}.{index}", batcher(b))
-                }
-            };
-            shown == name
-        })
     }
 
     /// Processors running now.
@@ -152,6 +127,11 @@ impl Pipeline {
         self.inner.metrics.topology()
     }
 
+    /// The run-time controls as they are set now.
+    pub fn controls(&self) -> ControlState {
+        self.inner.controls.view()
+    }
+
     /// Per-stage statistics and recent latency percentiles, now.
     pub fn stats(&self) -> PipelineStats {
         let mut stats = self.inner.metrics.snapshot();
@@ -163,83 +143,5 @@ impl Pipeline {
     /// All-time (publish→processed, publish→ack) latency percentiles.
     pub fn latency_totals(&self) -> (Percentiles, Percentiles) {
         self.inner.metrics.latency_totals()
-    }
-}
-
-/// Fails whatever the stages still hold once their tasks are gone; returns how many.
-pub(crate) trait Abandon: Send + Sync {
-    /// From now on, drop guards fail what they hold as `"shutdown timeout"`.
-    fn halt(&self);
-    fn abandon(&self) -> BoxFuture<'_, u64>;
-}
-
-/// Every batch processor's state, by stage.
-pub(crate) type BatchProcessors<T> = Vec<(StageId, Arc<Mutex<BatchProcessorState<T>>>)>;
-
-/// The stage states, kept so the terminator can empty them after a timed-out drain.
-pub(crate) struct Teardown<P: Producer> {
-    acker: Arc<Acker<P::Data>>,
-    producer: Arc<ProducerStage<P>>,
-    processors: Vec<Arc<Mutex<ProcessorState<P::Data>>>>,
-    batchers: Vec<Arc<Batcher<P::Data>>>,
-    batch_processors: BatchProcessors<P::Data>,
-}
-
-impl<P: Producer> Teardown<P> {
-    pub(crate) fn new(
-        acker: Arc<Acker<P::Data>>,
-        producer: Arc<ProducerStage<P>>,
-        processors: Vec<Arc<Mutex<ProcessorState<P::Data>>>>,
-        batchers: Vec<Arc<Batcher<P::Data>>>,
-        batch_processors: BatchProcessors<P::Data>,
-    ) -> Self {
-        Self { acker, producer, processors, batchers, batch_processors }
-    }
-}
-
-impl<P: Producer> Abandon for Teardown<P> {
-    fn halt(&self) {
-        self.acker.halt();
-    }
-
-    fn abandon(&self) -> BoxFuture<'_, u64> {
-        Box::pin(async move {
-            let before = self.acker.guarded();
-            let left = {
-                let mut source = self.producer.source();
-                let mut left = source.producer.abandon();
-                if let Some(r) = source.retries.as_mut() {
-                    left.extend(r.take_all());
-                }
-                if let Some(p) = source.partitions.as_mut() {
-                    left.extend(p.take_all());
-                }
-                left
-            };
-            let n = left.len() as u64;
-            if n > 0 {
-                let mut failed: Vec<Message<P::Data>> = left
-                    .into_iter()
-                    .map(|m| m.failed(SHUTDOWN_TIMEOUT, "still queued when the drain timed out"))
-                    .collect();
-                self.acker.ack(StageId::Producer, &mut [], &mut failed);
-            }
-            // Dropping what the channels and states hold fails it through the drop guards.
-            for p in &self.processors {
-                let mut p = p.lock().await;
-                let p = &mut *p;
-                p.held.messages.append(&mut p.waiting);
-                p.held.abandon();
-                p.outbox.clear();
-            }
-            for b in &self.batchers {
-                b.abandon();
-            }
-            for (_, bp) in &self.batch_processors {
-                let mut bp = bp.lock().await;
-                while bp.batches.try_recv().is_ok() {}
-            }
-            n + self.acker.guarded() - before
-        })
     }
 }

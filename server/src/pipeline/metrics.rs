@@ -1,5 +1,5 @@
 //! The built-in consumer of the telemetry contract: per-stage counters and duration / latency
-//! histograms, turned on demand into the [`PipelineStats`] the UI shows.
+//! histograms, turned on demand into the [`PipelineStats`] the handle reports.
 //!
 //! Each stage writes only its own counters (cache-line aligned, so stages on different cores
 //! do not share lines); queue depths are differences of a sender's and a receiver's counters.
@@ -9,7 +9,7 @@
 use super::producer::Gauge;
 use super::telemetry::{Event, StageId};
 use super::window::{Windowed, histogram, nanos, percentiles, record, small};
-use app::model::{Percentiles, PipelineStats, StageRole, StageStats, Topology};
+use super::stats::{Percentiles, PipelineStats, StageStats, Topology};
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -37,8 +37,7 @@ struct Downstream {
 /// One stage's counters; written by that stage only (a batcher's also by the processors).
 #[repr(align(128))]
 struct StageCounters {
-    name: String,
-    role: StageRole,
+    id: StageId,
     received: AtomicU64,
     successful: AtomicU64,
     failed: AtomicU64,
@@ -61,10 +60,9 @@ struct Hists {
 }
 
 impl StageCounters {
-    fn new(name: String, role: StageRole, downstream: usize) -> Self {
+    fn new(id: StageId, downstream: usize) -> Self {
         Self {
-            name,
-            role,
+            id,
             received: AtomicU64::new(0),
             successful: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -74,7 +72,7 @@ impl StageCounters {
                 .map(|_| Downstream {
                     sent: AtomicU64::new(0),
                     filing_ns: AtomicU64::new(0),
-                    filing_run: Mutex::new(if role == StageRole::Processor { histogram() } else { small() }),
+                    filing_run: Mutex::new(if matches!(id, StageId::Processor(_)) { histogram() } else { small() }),
                 })
                 .collect(),
             hists: Mutex::new(Hists { run: histogram(), processed: histogram(), acked: histogram() }),
@@ -136,21 +134,18 @@ impl Metrics {
     /// Counters for `topology`; `keys` are the batchers' recent-key lists.
     pub(crate) fn new(topology: Topology, backlog: Option<Gauge>, keys: Vec<KeysProbe>) -> Self {
         let p = topology.processors.max_concurrency.max(topology.processors.concurrency) as usize;
-        let mut stages = vec![StageCounters::new("producer".into(), StageRole::Producer, 0)];
+        let mut stages = vec![StageCounters::new(StageId::Producer, 0)];
         for i in 0..p {
-            let b = topology.batchers.len();
-            stages.push(StageCounters::new(format!("processor {i}"), StageRole::Processor, b));
+            stages.push(StageCounters::new(StageId::Processor(i), topology.batchers.len()));
         }
-        for node in &topology.batchers {
-            let name = format!("batcher {}", node.name);
-            stages.push(StageCounters::new(name, StageRole::Batcher, node.concurrency as usize));
+        for (b, node) in topology.batchers.iter().enumerate() {
+            stages.push(StageCounters::new(StageId::Batcher(b), node.concurrency as usize));
         }
         let mut batch_processor_base = Vec::new();
-        for node in &topology.batchers {
+        for (b, node) in topology.batchers.iter().enumerate() {
             batch_processor_base.push(stages.len());
-            for j in 0..node.concurrency {
-                let name = format!("batch processor {}.{j}", node.name);
-                stages.push(StageCounters::new(name, StageRole::BatchProcessor, 0));
+            for index in 0..node.concurrency as usize {
+                stages.push(StageCounters::new(StageId::BatchProcessor { batcher: b, index }, 0));
             }
         }
         let window = Window {
@@ -246,26 +241,23 @@ impl Metrics {
     /// Messages waiting for the stage in `slot`.
     fn queue(&self, slot: usize) -> u64 {
         let c = &self.stages[slot];
-        match c.role {
-            StageRole::Producer => self.backlog.as_ref().map_or(0, |g| g()),
+        match c.id {
+            StageId::Producer => self.backlog.as_ref().map_or(0, |g| g()),
             // Pulled, not handled yet.
-            StageRole::Processor => c
+            StageId::Processor(_) => c
                 .received
                 .load(Ordering::Relaxed)
                 .saturating_sub(c.successful.load(Ordering::Relaxed) + c.failed.load(Ordering::Relaxed)),
-            StageRole::Batcher => {
-                let b = slot - 1 - self.processors;
+            StageId::Batcher(b) => {
                 let sent: u64 = self.stages[1..=self.processors]
                     .iter()
                     .map(|p| p.down[b].sent.load(Ordering::Relaxed))
                     .sum();
                 sent.saturating_sub(c.successful.load(Ordering::Relaxed))
             }
-            StageRole::BatchProcessor => {
-                let b = self.batch_processor_base.iter().rposition(|base| *base <= slot).unwrap_or(0);
-                let j = slot - self.batch_processor_base[b];
+            StageId::BatchProcessor { batcher: b, index } => {
                 let batcher = &self.stages[1 + self.processors + b];
-                batcher.down[j]
+                batcher.down[index]
                     .sent
                     .load(Ordering::Relaxed)
                     .saturating_sub(c.received.load(Ordering::Relaxed))
@@ -296,12 +288,11 @@ impl Metrics {
                 w.processed.absorb(&mut h.processed);
                 w.acked.absorb(&mut h.acked);
             }
-            let producer = c.role == StageRole::Producer;
-            let (received, busy) = match c.role {
-                StageRole::Producer => (pulled, 0),
+            let producer = c.id == StageId::Producer;
+            let (received, busy) = match c.id {
+                StageId::Producer => (pulled, 0),
                 // A batcher's work is done by the processors filing into it.
-                StageRole::Batcher => {
-                    let b = slot - 1 - self.processors;
+                StageId::Batcher(b) => {
                     for p in processors {
                         w.runs[slot].absorb(&mut lock(&p.down[b].filing_run));
                     }
@@ -324,12 +315,11 @@ impl Metrics {
             } else {
                 (0.0, 0.0)
             };
-            if c.role == StageRole::Processor && slot > running {
+            if matches!(c.id, StageId::Processor(i) if i >= running) {
                 continue; // a processor slot not in use (its counts still add up above)
             }
             stages.push(StageStats {
-                name: c.name.clone(),
-                role: c.role,
+                id: c.id,
                 received,
                 successful: if producer { pulled } else { c.successful.load(Ordering::Relaxed) },
                 failed: c.failed.load(Ordering::Relaxed),
@@ -342,7 +332,8 @@ impl Metrics {
         }
         PipelineStats {
             topology: self.topology(),
-            restarts: stages.iter().map(|s| s.restarts).sum(),
+            // Every slot: a processor that stopped running keeps the restarts it had.
+            restarts: self.stages.iter().map(|c| c.restarts.load(Ordering::Relaxed)).sum(),
             stages,
             processed_latency: percentiles(&w.processed.recent()),
             ack_latency: percentiles(&w.acked.recent()),

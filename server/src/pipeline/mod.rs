@@ -64,6 +64,7 @@ mod producer;
 mod producer_stage;
 mod rate_limit;
 mod retry;
+mod stats;
 mod supervisor;
 pub mod telemetry;
 mod terminator;
@@ -71,7 +72,7 @@ pub mod testing;
 mod topology;
 mod window;
 
-pub use ack::Acknowledger;
+pub use ack::{AckChain, Acknowledger};
 pub use config::{BatcherConfig, PipelineConfig, PipelineError, ProcessorConfig};
 pub use handle::Pipeline;
 pub use handler::{BatchInfo, Handler};
@@ -79,6 +80,9 @@ pub use message::{BatchKey, DEFAULT_BATCHER, Failure, Message, Metadata, PREVIOU
 pub use producer::{Gauge, GenerateProducer, Producer, PubSubProducer};
 pub use rate_limit::RateLimit;
 pub use retry::RetryPolicy;
+pub use stats::{
+    BatcherNode, ControlState, Percentiles, PipelineStats, ProcessorsNode, StageStats, Topology,
+};
 pub use telemetry::{BatchTrigger, Event, Observer, StageId};
 
 #[cfg(test)]

@@ -107,7 +107,7 @@ pub(crate) fn supervise<F, Fut>(
 mod tests {
     use super::*;
     use crate::pipeline::metrics::Metrics;
-    use app::model::{ProcessorsNode, Topology};
+    use crate::pipeline::{ProcessorsNode, Topology};
     use std::sync::atomic::AtomicUsize;
 
     fn telemetry() -> Telemetry {

@@ -30,7 +30,7 @@
 //! Observers must be quick: they run inline on the stages. A panicking observer is isolated:
 //! the panic is logged and the stage goes on (an observer bug must not stop the pipeline).
 
-use app::model::Topology;
+use super::stats::Topology;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

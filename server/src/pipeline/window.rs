@@ -2,7 +2,7 @@
 //! into (current, previous, all-time) and the percentiles the snapshot reports.
 
 use super::telemetry::LatencySample;
-use app::model::Percentiles;
+use super::stats::Percentiles;
 use hdrhistogram::Histogram;
 use std::time::Duration;
 

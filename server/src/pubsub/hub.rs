@@ -10,7 +10,7 @@ use super::buffer::Buffer;
 use super::registry::{Entry, Registry, Route};
 use super::topic::{Pattern, validate_topic};
 use super::{Overflow, PubSubError, Published, SubscribeConfig, SubscriberId, Subscription};
-use app::model::PubSubStats;
+use super::stats::PubSubStats;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;

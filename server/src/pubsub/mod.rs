@@ -24,11 +24,13 @@
 mod buffer;
 mod hub;
 mod registry;
+mod stats;
 mod subscription;
 mod topic;
 
 pub use hub::PubSub;
 pub use registry::OTHER;
+pub use stats::{PubSubStats, SubscriberStats, TopicStats};
 pub use subscription::{Delivery, Subscription};
 
 use std::sync::Arc;

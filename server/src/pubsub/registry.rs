@@ -11,8 +11,8 @@
 
 use super::buffer::Buffer;
 use super::topic::Pattern;
-use super::{Overflow, SubscriberId};
-use app::model::{OverflowPolicy, PubSubStats, SubscriberStats, TopicStats};
+use super::SubscriberId;
+use super::stats::{PubSubStats, SubscriberStats, TopicStats};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -179,18 +179,8 @@ fn subscriber_stats<T>(entry: &Entry<T>) -> SubscriberStats {
         patterns: entry.patterns.iter().map(|p| p.as_str().to_owned()).collect(),
         capacity: entry.buffer.capacity as u64,
         buffered: counts.buffered,
-        overflow: entry.buffer.overflow.into(),
+        overflow: entry.buffer.overflow,
         delivered: counts.delivered,
         lost: counts.lost,
-    }
-}
-
-impl From<Overflow> for OverflowPolicy {
-    fn from(overflow: Overflow) -> Self {
-        match overflow {
-            Overflow::Block => OverflowPolicy::Block,
-            Overflow::DropNewest => OverflowPolicy::DropNewest,
-            Overflow::DropOldest => OverflowPolicy::DropOldest,
-        }
     }
 }

@@ -6,7 +6,7 @@
 //! that is a sample, by design; the ledger, not the feed, counts everything. Recording never
 //! waits: if another thread holds the lock the chunk is skipped.
 
-use crate::pipeline::{Message, Status};
+use crate::pipeline::{Acknowledger, Message, Status};
 use app::model::{FeedItem, FeedStatus, SensorReading};
 use std::collections::VecDeque;
 use std::sync::{Mutex, TryLockError};
@@ -56,10 +56,12 @@ impl Feed {
         let new = inner.items.iter().filter(|i| i.id > after).count();
         inner.items.iter().skip(inner.items.len() - new.min(max)).cloned().collect()
     }
+}
 
-    /// Number of the newest item (0 before any).
-    pub fn last_id(&self) -> u64 {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).next_id
+/// The feed's link in the acknowledgement chain: records a sample of every acknowledgement.
+impl Acknowledger<SensorReading> for Feed {
+    fn ack(&self, successful: &[Message<SensorReading>], failed: &[Message<SensorReading>]) {
+        self.record(successful, failed);
     }
 }
 
@@ -121,7 +123,6 @@ mod tests {
         for i in 0..100 {
             feed.record(&[msg(&format!("s-{i}"), 1.0)], &[]);
         }
-        assert_eq!(feed.last_id(), 100);
         assert_eq!(feed.after(0, usize::MAX).len(), CAPACITY);
         let newest = feed.after(95, 3);
         assert_eq!(newest.iter().map(|i| i.id).collect::<Vec<_>>(), vec![98, 99, 100]);

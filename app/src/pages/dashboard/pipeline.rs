@@ -28,19 +28,14 @@ pub fn busy_colour(busy_pct: f64) -> String {
     format!("hsl({:.0}, 70%, 42%)", 120.0 * (1.0 - b))
 }
 
-/// The batcher a batch processor belongs to: `batch processor default.1` → `default`.
-fn batcher_of(name: &str) -> Option<&str> {
-    name.strip_prefix("batch processor ").and_then(|rest| rest.rsplit_once('.')).map(|(b, _)| b)
-}
-
 /// Whether an edge joins `from` to `to`: every stage feeds the next column, except that batch
 /// processors hang only off their own batcher.
 fn joined(from: &StageStats, to: &StageStats) -> bool {
-    if column(to.role) != column(from.role) + 1 {
+    if column(to.role()) != column(from.role()) + 1 {
         return false;
     }
-    match (from.name.strip_prefix("batcher "), batcher_of(&to.name)) {
-        (Some(b), Some(owner)) => b == owner,
+    match (from.role(), to.role()) {
+        (StageRole::Batcher, StageRole::BatchProcessor) => from.stage.batcher == to.stage.batcher,
         _ => true,
     }
 }
@@ -53,7 +48,7 @@ fn layout(stats: &StatsSnapshot) -> Vec<(StageStats, f64, f64)> {
         .stages
         .iter()
         .map(|s| {
-            let c = column(s.role);
+            let c = column(s.role());
             let y = 10.0 + rows[c] as f64 * ROW_H;
             rows[c] += 1;
             (s.clone(), 10.0 + c as f64 * COL_W, y)
@@ -122,17 +117,18 @@ fn node(s: StageStats, x: f64, y: f64) -> impl IntoView {
 mod tests {
     use super::*;
 
-    fn stage(name: &str, role: StageRole) -> StageStats {
-        StageStats { name: name.into(), role, ..Default::default() }
+    fn stage(role: StageRole, batcher: Option<&str>) -> StageStats {
+        let stage = crate::model::StageKey { role, index: 0, batcher: batcher.map(Into::into) };
+        StageStats { name: stage.label(), stage, ..Default::default() }
     }
 
     #[test]
     fn batch_processors_hang_off_their_own_batcher() {
-        let b = stage("batcher default", StageRole::Batcher);
-        assert!(joined(&b, &stage("batch processor default.0", StageRole::BatchProcessor)));
-        assert!(!joined(&b, &stage("batch processor other.0", StageRole::BatchProcessor)));
-        assert!(joined(&stage("producer", StageRole::Producer), &stage("processor 1", StageRole::Processor)));
-        assert!(!joined(&stage("producer", StageRole::Producer), &b));
+        let b = stage(StageRole::Batcher, Some("default"));
+        assert!(joined(&b, &stage(StageRole::BatchProcessor, Some("default"))));
+        assert!(!joined(&b, &stage(StageRole::BatchProcessor, Some("other"))));
+        assert!(joined(&stage(StageRole::Producer, None), &stage(StageRole::Processor, None)));
+        assert!(!joined(&stage(StageRole::Producer, None), &b));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! their buffers, deliveries and losses.
 
 use super::*;
-use app::model::{OverflowPolicy, SubscriberStats, TopicStats};
+use crate::pubsub::{Overflow, SubscriberStats, TopicStats};
 
 #[tokio::test]
 async fn stats_show_topics_and_subscribers() {
@@ -32,7 +32,7 @@ async fn stats_show_topics_and_subscribers() {
             patterns: vec!["events".into()],
             capacity: 100,
             buffered: 1,
-            overflow: OverflowPolicy::Block,
+            overflow: Overflow::Block,
             delivered: 3,
             lost: 0,
         }
@@ -42,7 +42,7 @@ async fn stats_show_topics_and_subscribers() {
         (tap.name.as_str(), tap.patterns.clone()),
         ("tap", vec!["sensors.*".to_owned(), "events".into()])
     );
-    assert_eq!((tap.capacity, tap.buffered, tap.overflow), (2, 2, OverflowPolicy::DropOldest));
+    assert_eq!((tap.capacity, tap.buffered, tap.overflow), (2, 2, Overflow::DropOldest));
     // 5 messages reached it: 2 are buffered, 3 were dropped to make room, none received yet.
     assert_eq!((tap.delivered, tap.lost), (0, 3));
 }

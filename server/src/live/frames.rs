@@ -1,7 +1,7 @@
-//! The live page's window: five minutes of per-second points, built from the ledger's counters
+//! The live page's frames. The window: five minutes: five minutes of per-second points, built from the ledger's counters
 //! on the reporter's ticks, and the frames (delta and full) the WebSocket sends.
 
-use super::feed::{Feed, unix_ms};
+use crate::telemetry::{Feed, unix_ms};
 use app::model::wire;
 use app::model::{DeadLetterRow, FEED_ITEMS, LIVE_HISTORY_POINTS, LiveFrame, LivePoint, StatsSnapshot};
 use bytes::Bytes;
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long one history point spans.
-pub const POINT_SPAN: Duration = Duration::from_secs(1);
+pub(crate) const POINT_SPAN: Duration = Duration::from_secs(1);
 
 /// Counters a point is the difference of: published, processed, failed, dropped.
 type Counters = [u64; 4];
@@ -21,7 +21,7 @@ fn counters(s: &StatsSnapshot) -> Counters {
 
 /// The history of points and where the current second began.
 #[derive(Default)]
-pub struct Window {
+pub(crate) struct Window {
     points: VecDeque<LivePoint>,
     next_seq: u64,
     last: Option<(Instant, Counters)>,
@@ -29,7 +29,7 @@ pub struct Window {
 
 impl Window {
     /// Closes the current second if it has passed: appends its point and returns it.
-    pub fn sample(&mut self, now: Instant, now_unix_ms: u64, s: &StatsSnapshot) -> Option<LivePoint> {
+    pub(crate) fn sample(&mut self, now: Instant, now_unix_ms: u64, s: &StatsSnapshot) -> Option<LivePoint> {
         let current = counters(s);
         let Some((since, before)) = self.last else {
             self.last = Some((now, current));
@@ -62,27 +62,27 @@ impl Window {
     }
 
     /// Every point held, oldest first.
-    pub fn all(&self) -> Vec<LivePoint> {
+    pub(crate) fn all(&self) -> Vec<LivePoint> {
         self.points.iter().cloned().collect()
     }
 }
 
 /// What frames are made of besides the stats: the window, the feed and the newest dead letters.
 #[derive(Default)]
-pub struct LiveSource {
-    pub window: Mutex<Window>,
-    pub feed: Arc<Feed>,
+pub(crate) struct LiveSource {
+    pub(crate) window: Mutex<Window>,
+    pub(crate) feed: Arc<Feed>,
     /// The newest dead letters as last listed (see `reporter::LetterWatch`).
-    pub dead_letters: Mutex<Vec<DeadLetterRow>>,
+    pub(crate) dead_letters: Mutex<Vec<DeadLetterRow>>,
 }
 
 impl LiveSource {
-    pub fn new(feed: Arc<Feed>) -> Self {
+    pub(crate) fn new(feed: Arc<Feed>) -> Self {
         Self { window: Mutex::default(), feed, dead_letters: Mutex::default() }
     }
 
     /// A frame with the whole window and the latest feed items.
-    pub fn full_frame(&self, seq: u64, stats: StatsSnapshot) -> LiveFrame {
+    pub(crate) fn full_frame(&self, seq: u64, stats: StatsSnapshot) -> LiveFrame {
         let history = self.window.lock().unwrap_or_else(|e| e.into_inner()).all();
         LiveFrame {
             seq,
@@ -101,8 +101,8 @@ impl LiveSource {
 /// kept as the WebSocket's binary payload ([`Bytes`], reference-counted, postcard-encoded): every
 /// socket sends the same buffer, cloned by a count, never copied (a copy per socket was 1,000
 /// allocations and ~4.4 MB of memcpy per tick at 1,000 clients, when frames were JSON).
-pub struct Tick {
-    pub seq: u64,
+pub(crate) struct Tick {
+    pub(crate) seq: u64,
     delta: Bytes,
     stats: StatsSnapshot,
     full: OnceLock<Bytes>,
@@ -111,18 +111,18 @@ pub struct Tick {
 
 impl Tick {
     /// Builds a tick from its delta frame.
-    pub fn new(frame: LiveFrame, source: Arc<LiveSource>) -> Self {
+    pub(crate) fn new(frame: LiveFrame, source: Arc<LiveSource>) -> Self {
         let delta = serialize(&frame);
         Self { seq: frame.seq, delta, stats: frame.stats, full: OnceLock::new(), source }
     }
 
     /// The delta frame, encoded.
-    pub fn delta(&self) -> &Bytes {
+    pub(crate) fn delta(&self) -> &Bytes {
         &self.delta
     }
 
     /// The full frame, encoded once per tick however many sockets ask.
-    pub fn full(&self) -> &Bytes {
+    pub(crate) fn full(&self) -> &Bytes {
         self.full.get_or_init(|| serialize(&self.source.full_frame(self.seq, self.stats.clone())))
     }
 }

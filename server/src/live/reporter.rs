@@ -3,10 +3,10 @@
 //! once per tick, never per client; coalesced whatever the event rate. The newest dead letters
 //! are listed again when the queue changed, at most once a second ([`LetterWatch`]).
 
-use super::Stats;
-use super::feed::{Feed, unix_ms};
-use super::live::{LiveSource, Tick};
+use super::Snapshots;
+use super::frames::{LiveSource, Tick};
 use crate::dead_letters::DeadLetterQueue;
+use crate::telemetry::{Feed, unix_ms};
 use app::model::{DEAD_LETTERS_SHOWN, DeadLetterRow, FEED_PER_FRAME, LiveFrame};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,19 +15,19 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// How often frames are published: 10 per second.
-pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Cheap-clone handle to the latest tick.
 #[derive(Clone)]
-pub struct Reporter {
+pub(crate) struct Reporter {
     latest: watch::Receiver<Arc<Tick>>,
     source: Arc<LiveSource>,
-    stats: Stats,
+    stats: Snapshots,
 }
 
 impl Reporter {
     /// Starts the tick task; it stops when `stop` is cancelled, after one final frame.
-    pub fn start(stats: Stats, feed: Arc<Feed>, stop: CancellationToken, tracker: &TaskTracker) -> Self {
+    pub(crate) fn start(stats: Snapshots, feed: Arc<Feed>, stop: CancellationToken, tracker: &TaskTracker) -> Self {
         let source = Arc::new(LiveSource::new(feed));
         let mut state = TickState { seq: 0, feed_sent: 0 };
         let (tx, latest) = watch::channel(Arc::new(state.next(&stats, &source, None)));
@@ -39,7 +39,7 @@ impl Reporter {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        let rows = letters.refresh(&stats.dead_letters, &source).await;
+                        let rows = letters.refresh(stats.dead_letters(), &source).await;
                         tx.send_replace(Arc::new(state.next(&stats, &source, rows)));
                     }
                     () = stop.cancelled() => {
@@ -53,14 +53,14 @@ impl Reporter {
     }
 
     /// A receiver that sees each new tick.
-    pub fn subscribe(&self) -> watch::Receiver<Arc<Tick>> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Arc<Tick>> {
         self.latest.clone()
     }
 
     /// A full frame as of now, for a page's first paint.
-    pub fn frame(&self) -> LiveFrame {
+    pub(crate) fn frame(&self) -> LiveFrame {
         let seq = self.latest.borrow().seq;
-        self.source.full_frame(seq, self.stats.snapshot())
+        self.source.full_frame(seq, self.stats.now())
     }
 }
 
@@ -74,12 +74,12 @@ struct TickState {
 impl TickState {
     fn next(
         &mut self,
-        stats: &Stats,
+        stats: &Snapshots,
         source: &Arc<LiveSource>,
         dead_letters: Option<Vec<DeadLetterRow>>,
     ) -> Tick {
         stats.sample_rates();
-        let snapshot = stats.snapshot();
+        let snapshot = stats.now();
         let at_unix_ms = unix_ms();
         let point = source.window.lock().unwrap_or_else(|e| e.into_inner()).sample(
             Instant::now(),
@@ -124,6 +124,7 @@ impl LetterWatch {
         match queue.list(None, DEAD_LETTERS_SHOWN).await {
             Ok(page) => {
                 self.listed = Some(counts);
+                let page = crate::wire::dead_letter_page(page);
                 let rows: Vec<DeadLetterRow> = page.entries.iter().map(DeadLetterRow::from).collect();
                 *source.dead_letters.lock().unwrap_or_else(|e| e.into_inner()) = rows.clone();
                 Some(rows)
