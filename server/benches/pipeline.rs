@@ -263,7 +263,7 @@ async fn under_kills() -> Kills {
         for st in &stats.stages {
             eprintln!(
                 "{} received {} ok {} failed {} queue {} restarts {}",
-                st.name, st.received, st.successful, st.failed, st.queue, st.restarts
+                st.id, st.received, st.successful, st.failed, st.queue, st.restarts
             );
         }
         eprintln!("acked {}", counter.ok.load(Ordering::Acquire) + counter.failed.load(Ordering::Acquire));

@@ -13,11 +13,11 @@ use bytes::Bytes;
 use serde_json::json;
 
 /// Largest request body `POST /api/events` accepts.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
 /// Why a request was refused; each maps to one status code.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("body is larger than {MAX_BODY} bytes")]
     TooLarge,
     #[error("could not read the body: {0}")]
@@ -43,7 +43,7 @@ impl ApiError {
 
 /// Seconds a client is told to wait when the pipeline is full: about what the pipeline needs
 /// to work through a full buffer.
-pub const RETRY_AFTER_S: u64 = 1;
+pub(crate) const RETRY_AFTER_S: u64 = 1;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -68,7 +68,7 @@ impl From<BytesRejection> for ApiError {
 
 /// Parses one reading or a JSON array of them, naming the failing field on a shape error
 /// (e.g. `[2].kind: unknown variant "wind"`).
-pub fn parse_readings(body: &[u8]) -> Result<Vec<SensorReading>, ApiError> {
+pub(crate) fn parse_readings(body: &[u8]) -> Result<Vec<SensorReading>, ApiError> {
     let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let mut de = serde_json::Deserializer::from_slice(body);
     let parsed = if is_array {
@@ -97,7 +97,7 @@ pub fn parse_readings(body: &[u8]) -> Result<Vec<SensorReading>, ApiError> {
 /// `POST /api/events`: 202 `{"accepted": n}`. Out-of-range values are accepted here and fail in
 /// the pipeline, with their reason. When the pipeline has no room for them all, none is taken:
 /// 503 with `Retry-After`.
-pub async fn post_events(
+pub(crate) async fn post_events(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -107,18 +107,18 @@ pub async fn post_events(
 }
 
 /// `GET /api/stats`: the ledger as it is now.
-pub async fn get_stats(State(state): State<AppState>) -> Json<StatsSnapshot> {
+pub(crate) async fn get_stats(State(state): State<AppState>) -> Json<StatsSnapshot> {
     Json(state.snapshots.now())
 }
 
 /// Any other `/api/...` path: a JSON 404 rather than the HTML page.
-pub async fn not_found(uri: axum::http::Uri) -> Response {
+pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
     (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no such endpoint: {}", uri.path()) })))
         .into_response()
 }
 
 /// `GET /healthz`: 200 while the server is up.
-pub async fn healthz() -> Json<serde_json::Value> {
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 

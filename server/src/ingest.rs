@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// Why readings were not accepted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum IngestError {
+pub(crate) enum IngestError {
     #[error("the server is shutting down and takes no more events")]
     ShuttingDown,
     /// The pipeline's buffer cannot take them all now; nothing was taken.
@@ -22,25 +22,25 @@ pub enum IngestError {
 
 /// Cheap-clone handle used by the HTTP API, server functions and the demo publisher.
 #[derive(Clone)]
-pub struct Ingest {
+pub(crate) struct Ingest {
     pubsub: PubSub<SensorReading>,
     ledger: Arc<Ledger>,
     topic: Arc<str>,
 }
 
 impl Ingest {
-    pub fn new(pubsub: PubSub<SensorReading>, ledger: Arc<Ledger>, topic: &str) -> Self {
+    pub(crate) fn new(pubsub: PubSub<SensorReading>, ledger: Arc<Ledger>, topic: &str) -> Self {
         Self { pubsub, ledger, topic: topic.into() }
     }
 
     /// The topic the pipeline reads.
-    pub fn topic(&self) -> &str {
+    pub(crate) fn topic(&self) -> &str {
         &self.topic
     }
 
     /// Publishes `readings` if the pipeline has room for all of them now, else takes none and
     /// says so ([`IngestError::Full`]). Never waits.
-    pub fn try_publish(&self, readings: Vec<SensorReading>) -> Result<u64, IngestError> {
+    pub(crate) fn try_publish(&self, readings: Vec<SensorReading>) -> Result<u64, IngestError> {
         let n = readings.len() as u64;
         if n == 0 {
             return Ok(0);

@@ -10,15 +10,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A reading from this sensor makes `handle_message` panic: the demo's "crash a processor"
 /// (the panic fails that message with its reason, is retried by the retry policy, and the
 /// processor keeps going).
-pub const CRASH_SENSOR: &str = "crash";
+pub(crate) const CRASH_SENSOR: &str = "crash";
 
 /// The handler the server's pipeline runs.
-pub struct ReadingsHandler {
+pub(crate) struct ReadingsHandler {
     aggregates: Arc<Aggregates>,
 }
 
 impl ReadingsHandler {
-    pub fn new(aggregates: Arc<Aggregates>) -> Self {
+    pub(crate) fn new(aggregates: Arc<Aggregates>) -> Self {
         Self { aggregates }
     }
 }

@@ -13,7 +13,7 @@ use axum::response::Response;
 /// lowers lag (measured in `shared/PERFORMANCE.md`).
 const SOCKET_BUFFER: usize = 4096;
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub(crate) async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     ws.read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| stream(socket, state))

@@ -30,7 +30,7 @@ async fn the_snapshot_shows_the_topology_and_every_stage() {
     assert_eq!(p.topology.processors.max_demand, 10);
     assert_eq!(p.topology.batchers.len(), 1);
     assert_eq!((p.topology.batchers[0].name.as_str(), p.topology.batchers[0].batch_size), ("default", 100));
-    let roles: Vec<StageRole> = p.stages.iter().map(|st| st.role).collect();
+    let roles: Vec<StageRole> = p.stages.iter().map(|st| st.role()).collect();
     assert_eq!(
         roles,
         [
@@ -56,12 +56,12 @@ async fn stage_counts_and_latency_add_up_once_idle() {
     let p = &stats.pipeline;
     let producer = &p.stages[0];
     assert_eq!(producer.received, 3_000, "the producer handed out every message");
-    let processors: Vec<_> = p.stages.iter().filter(|st| st.role == StageRole::Processor).collect();
+    let processors: Vec<_> = p.stages.iter().filter(|st| st.role() == StageRole::Processor).collect();
     assert_eq!(processors.iter().map(|st| st.successful).sum::<u64>(), 2_700);
     assert_eq!(processors.iter().map(|st| st.failed).sum::<u64>(), 300);
-    let batcher = p.stages.iter().find(|st| st.role == StageRole::Batcher).expect("batcher");
+    let batcher = p.stages.iter().find(|st| st.role() == StageRole::Batcher).expect("batcher");
     assert_eq!((batcher.received, batcher.successful, batcher.queue), (2_700, 2_700, 0));
-    let bp = p.stages.iter().find(|st| st.role == StageRole::BatchProcessor).expect("batch processor");
+    let bp = p.stages.iter().find(|st| st.role() == StageRole::BatchProcessor).expect("batch processor");
     assert_eq!((bp.received, bp.successful, bp.queue), (2_700, 2_700, 0));
     assert!(stats.batches >= 27, "batches of at most 100: {}", stats.batches);
     assert_eq!(p.processed_latency.count, 3_000);

@@ -117,7 +117,7 @@ mod backend {
 
     /// Fetches the backend from context; a missing one is a wiring bug reported as an error,
     /// not a panic.
-    pub fn backend() -> Result<SharedBackend, AppError> {
+    pub(crate) fn backend() -> Result<SharedBackend, AppError> {
         leptos::prelude::use_context::<SharedBackend>()
             .ok_or_else(|| AppError::Unavailable("pipeline backend not provided".into()))
     }

@@ -4,16 +4,16 @@
 use app::model::{Kind, SensorReading};
 
 /// Share of generated readings that are out of range.
-pub const INVALID_SHARE: f64 = 0.05;
+pub(super) const INVALID_SHARE: f64 = 0.05;
 
 /// `count` readings from sensors `s-1`..`s-64`, about [`INVALID_SHARE`] of them out of range.
-pub fn generate(count: usize, rng: &mut fastrand::Rng) -> Vec<SensorReading> {
+pub(crate) fn generate(count: usize, rng: &mut fastrand::Rng) -> Vec<SensorReading> {
     generate_with(count, INVALID_SHARE, rng)
 }
 
 /// `count` readings, about `invalid_share` (0.0..=1.0) of them out of range (failure
 /// injection).
-pub fn generate_with(count: usize, invalid_share: f64, rng: &mut fastrand::Rng) -> Vec<SensorReading> {
+pub(crate) fn generate_with(count: usize, invalid_share: f64, rng: &mut fastrand::Rng) -> Vec<SensorReading> {
     (0..count).map(|_| one(rng, invalid_share)).collect()
 }
 

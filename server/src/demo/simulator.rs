@@ -19,13 +19,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// How often a slice is published.
-pub const TICK: Duration = Duration::from_millis(10);
+pub(super) const TICK: Duration = Duration::from_millis(10);
 /// Most readings due at once (after a stall the simulator does not try to catch up beyond this).
 const MAX_SLICE: u64 = 50_000;
 
 /// Why the simulator refused to start.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SimulatorError {
+pub(crate) enum SimulatorError {
     #[error(
         "rate must be between {SIMULATOR_MIN_RATE} and {SIMULATOR_MAX_RATE} readings per second, got {0}"
     )]
@@ -38,7 +38,7 @@ pub enum SimulatorError {
 
 /// Cheap-clone handle: start, stop, read its state.
 #[derive(Clone)]
-pub struct Simulator {
+pub(crate) struct Simulator {
     ingest: Ingest,
     ledger: Arc<Ledger>,
     shutdown: CancellationToken,
@@ -57,7 +57,7 @@ struct Running {
 impl Simulator {
     /// A stopped simulator; its task (once started) ends with `shutdown` and is tracked by
     /// `tracker`, so the drain waits for it.
-    pub fn new(
+    pub(crate) fn new(
         ingest: Ingest,
         ledger: Arc<Ledger>,
         shutdown: CancellationToken,
@@ -76,7 +76,7 @@ impl Simulator {
 
     /// Starts publishing `rate_per_s` readings a second, `invalid_pct` % of them out of range;
     /// a running simulator switches to the new settings.
-    pub fn start(&self, rate_per_s: u32, invalid_pct: u8) -> Result<(), SimulatorError> {
+    pub(crate) fn start(&self, rate_per_s: u32, invalid_pct: u8) -> Result<(), SimulatorError> {
         if !(SIMULATOR_MIN_RATE..=SIMULATOR_MAX_RATE).contains(&rate_per_s) {
             return Err(SimulatorError::Rate(rate_per_s));
         }
@@ -98,7 +98,7 @@ impl Simulator {
     }
 
     /// Stops publishing (no-op when stopped).
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         if let Some(running) = self.lock().take() {
             running.stop.cancel();
             tracing::info!("simulated publisher stopped");
@@ -106,7 +106,7 @@ impl Simulator {
     }
 
     /// Its settings and counts now.
-    pub fn state(&self) -> SimulatorState {
+    pub(crate) fn state(&self) -> SimulatorState {
         let running = self.lock();
         SimulatorState {
             running: running.is_some(),

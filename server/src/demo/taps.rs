@@ -12,13 +12,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Most taps at once.
-pub const MAX_TAPS: usize = 16;
+pub(super) const MAX_TAPS: usize = 16;
 /// Largest tap buffer, in messages.
-pub const MAX_TAP_CAPACITY: u32 = 100_000;
+pub(super) const MAX_TAP_CAPACITY: u32 = 100_000;
 
 /// Why a tap was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum TapError {
+pub(crate) enum TapError {
     #[error(transparent)]
     PubSub(#[from] PubSubError),
     #[error("capacity must be between 1 and {MAX_TAP_CAPACITY} messages, got {0}")]
@@ -31,7 +31,7 @@ pub enum TapError {
 
 /// Cheap-clone handle to the running taps.
 #[derive(Clone)]
-pub struct Taps {
+pub(crate) struct Taps {
     pubsub: PubSub<SensorReading>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -39,13 +39,13 @@ pub struct Taps {
 }
 
 impl Taps {
-    pub fn new(pubsub: PubSub<SensorReading>, shutdown: CancellationToken, tracker: TaskTracker) -> Self {
+    pub(crate) fn new(pubsub: PubSub<SensorReading>, shutdown: CancellationToken, tracker: TaskTracker) -> Self {
         Self { pubsub, shutdown, tracker, running: Arc::default() }
     }
 
     /// Subscribes a tap to `pattern` that reads `read_per_s` messages a second (0: never reads,
     /// so its buffer fills); returns its subscriber id.
-    pub fn add(
+    pub(crate) fn add(
         &self,
         pattern: &str,
         capacity: u32,
@@ -97,7 +97,7 @@ impl Taps {
 
     /// Unsubscribes tap `id` (at once: it is gone from the stats on return); false if there
     /// is no such tap.
-    pub fn remove(&self, id: u64) -> bool {
+    pub(crate) fn remove(&self, id: u64) -> bool {
         let stop = self.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
         let Some(stop) = stop else { return false };
         self.pubsub.unsubscribe(id.into());

@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How long a latency window lasts before it becomes the previous one.
-pub const WINDOW: Duration = Duration::from_secs(5);
+pub(super) const WINDOW: Duration = Duration::from_secs(5);
 /// Stage rates and busy ratios look this far back.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
 

@@ -14,13 +14,13 @@ struct Running {
 
 /// Count, min, max, mean and last value per kind.
 #[derive(Default)]
-pub struct Aggregates {
+pub(crate) struct Aggregates {
     by_kind: Mutex<[Running; 3]>,
 }
 
 impl Aggregates {
     /// Folds a batch of readings in, under one lock.
-    pub fn record<'a>(&self, readings: impl IntoIterator<Item = &'a SensorReading>) {
+    pub(crate) fn record<'a>(&self, readings: impl IntoIterator<Item = &'a SensorReading>) {
         let mut by_kind = self.by_kind.lock().unwrap_or_else(|e| e.into_inner());
         for r in readings {
             let a = &mut by_kind[r.kind.index()];
@@ -38,7 +38,7 @@ impl Aggregates {
     }
 
     /// The kinds seen so far, in [`Kind::ALL`] order.
-    pub fn snapshot(&self) -> Vec<KindAggregate> {
+    pub(crate) fn snapshot(&self) -> Vec<KindAggregate> {
         let by_kind = *self.by_kind.lock().unwrap_or_else(|e| e.into_inner());
         Kind::ALL
             .into_iter()

@@ -20,7 +20,7 @@ const OK_PER_ACK: usize = 2;
 
 /// The ring of recent items and the next item number.
 #[derive(Default)]
-pub struct Feed {
+pub(crate) struct Feed {
     inner: Mutex<Inner>,
 }
 
@@ -32,7 +32,7 @@ struct Inner {
 
 impl Feed {
     /// Records a few of one acknowledgement's messages.
-    pub fn record(&self, successful: &[Message<SensorReading>], failed: &[Message<SensorReading>]) {
+    pub(crate) fn record(&self, successful: &[Message<SensorReading>], failed: &[Message<SensorReading>]) {
         let mut inner = match self.inner.try_lock() {
             Ok(inner) => inner,
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
@@ -51,7 +51,7 @@ impl Feed {
     }
 
     /// Items numbered after `after`, at most `max` of them (the newest), oldest first.
-    pub fn after(&self, after: u64, max: usize) -> Vec<FeedItem> {
+    pub(crate) fn after(&self, after: u64, max: usize) -> Vec<FeedItem> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let new = inner.items.iter().filter(|i| i.id > after).count();
         inner.items.iter().skip(inner.items.len() - new.min(max)).cloned().collect()
@@ -83,7 +83,7 @@ fn item(id: u64, at_ms: u64, m: &Message<SensorReading>) -> FeedItem {
 }
 
 /// Now, in unix milliseconds (0 if the clock is before 1970).
-pub fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 

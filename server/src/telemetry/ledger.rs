@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 /// Why a published message never entered the pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DropReason {
+pub(crate) enum DropReason {
     /// Nobody was subscribed to the topic when it was published.
     NoSubscriber,
     /// The pipeline's subscription buffer was full under a dropping overflow policy.
@@ -31,7 +31,7 @@ impl DropReason {
 
 /// Counters of the whole life of every message.
 #[derive(Default)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     published: AtomicU64,
     processed: AtomicU64,
     failed: AtomicU64,
@@ -46,18 +46,18 @@ pub struct Ledger {
 impl Ledger {
     /// Counts `n` messages as published. Called *before* they are handed to the pub/sub, so a
     /// reader never sees more acknowledged than published.
-    pub fn published(&self, n: u64) {
+    pub(crate) fn published(&self, n: u64) {
         self.published.fetch_add(n, Ordering::AcqRel);
     }
 
     /// Takes back a count made by [`Ledger::published`] when the pub/sub refused the messages
     /// (closed): they were never accepted.
-    pub fn unpublished(&self, n: u64) {
+    pub(crate) fn unpublished(&self, n: u64) {
         self.published.fetch_sub(n, Ordering::AcqRel);
     }
 
     /// Counts `n` dropped messages.
-    pub fn dropped(&self, reason: DropReason, n: u64) {
+    pub(crate) fn dropped(&self, reason: DropReason, n: u64) {
         match reason {
             DropReason::NoSubscriber => self.dropped_no_subscriber.fetch_add(n, Ordering::AcqRel),
             DropReason::BufferFull => self.dropped_buffer_full.fetch_add(n, Ordering::AcqRel),
@@ -66,24 +66,24 @@ impl Ledger {
     }
 
     /// The counter the pipeline's subscription adds its losses to.
-    pub fn buffer_full_counter(&self) -> Arc<AtomicU64> {
+    pub(crate) fn buffer_full_counter(&self) -> Arc<AtomicU64> {
         self.dropped_buffer_full.clone()
     }
 
     /// Counts one handled batch.
-    pub fn batch_handled(&self) {
+    pub(crate) fn batch_handled(&self) {
         self.batches.fetch_add(1, Ordering::Relaxed);
     }
 
     /// (processed + failed, failed): what the rate sampler needs.
-    pub fn acked(&self) -> (u64, u64) {
+    pub(crate) fn acked(&self) -> (u64, u64) {
         let failed = self.failed.load(Ordering::Acquire);
         (self.processed.load(Ordering::Acquire) + failed, failed)
     }
 
     /// Writes the ledger into a snapshot. Outcomes are read before `published`, and `published`
     /// is always bumped before its messages can reach an outcome, so `in_flight` never underflows.
-    pub fn fill(&self, s: &mut StatsSnapshot) {
+    pub(crate) fn fill(&self, s: &mut StatsSnapshot) {
         s.processed = self.processed.load(Ordering::Acquire);
         s.failed = self.failed.load(Ordering::Acquire);
         let no_sub = self.dropped_no_subscriber.load(Ordering::Acquire);

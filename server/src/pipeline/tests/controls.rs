@@ -125,8 +125,8 @@ async fn lowered_concurrency_lets_a_processor_finish_what_it_holds_then_leave() 
     all_acked(&t.recorder, 0..10).await;
     assert!(acked_once(&t.recorder, 0..10).iter().all(Acked::is_ok), "nothing held was failed");
     eventually("processor 1 has left", || !t.pipeline.stages().contains(&StageId::Processor(1))).await;
-    let names: Vec<String> = t.pipeline.stats().stages.into_iter().map(|s| s.name).collect();
-    assert!(!names.iter().any(|n| n == "processor 1"), "{names:?}");
+    let ids: Vec<StageId> = t.pipeline.stats().stages.into_iter().map(|s| s.id).collect();
+    assert!(!ids.contains(&StageId::Processor(1)), "{ids:?}");
     // The pipeline goes on with one processor, and can grow again on the same slot.
     assert_eq!(t.test_message(7).await.data, 7);
     assert_eq!(t.pipeline.set_concurrency(2), Ok(1));
@@ -184,7 +184,7 @@ async fn the_rate_limit_spaces_intake_out_and_can_be_changed_or_lifted() {
     assert_eq!(acked(), 20);
     let faster = RateLimit { allowed_messages: 2, interval: Duration::from_millis(100) };
     t.pipeline.update_rate_limit(Some(faster)).expect("valid");
-    assert_eq!(t.pipeline.stats().controls.rate_limit.map(|r| r.interval_ms), Some(100));
+    assert_eq!(t.pipeline.stats().controls.rate_limit.map(|r| r.interval), Some(Duration::from_millis(100)));
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(acked(), 26, "2 per 100 ms from the change on: three windows began");
     t.pipeline.update_rate_limit(None).expect("lifting is always valid");
@@ -192,4 +192,15 @@ async fn the_rate_limit_spaces_intake_out_and_can_be_changed_or_lifted() {
     assert!(start.elapsed() < Duration::from_secs(2), "the rest flowed at once");
     let bad = RateLimit { allowed_messages: 0, interval: Duration::from_secs(1) };
     assert!(matches!(t.pipeline.update_rate_limit(Some(bad)), Err(PipelineError::InvalidControl(_))));
+}
+
+#[tokio::test]
+async fn restarts_are_kept_when_a_restarted_processor_stops_running() {
+    let t = TestPipeline::start(config(3, 10, vec![]), Script::new()).expect("valid");
+    t.pipeline.kill(StageId::Processor(2)).expect("running");
+    eventually("the killed processor restarted", || t.pipeline.stats().restarts == 1).await;
+    assert_eq!(t.pipeline.set_concurrency(1), Ok(3));
+    eventually("processor 2 has left", || !t.pipeline.stages().contains(&StageId::Processor(2))).await;
+    assert_eq!(t.pipeline.stats().restarts, 1, "the total never goes back when a processor stops");
+    t.pipeline.stop(WAIT).await.expect("drains");
 }

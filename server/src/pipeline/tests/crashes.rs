@@ -127,7 +127,7 @@ async fn a_processor_killed_while_handing_batches_on_loses_and_fails_nothing() {
     });
     assert_eq!(restarted, vec![(StageId::Processor(0), "killed".to_owned(), 1)]);
     for s in &tp.pipeline.stats().stages {
-        assert_eq!(s.queue, 0, "{} still shows a queue once everything is acknowledged", s.name);
+        assert_eq!(s.queue, 0, "{} still shows a queue once everything is acknowledged", s.id);
     }
 }
 

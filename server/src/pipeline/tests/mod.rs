@@ -31,7 +31,7 @@ use crate::pipeline::{
     BatchInfo, BatchTrigger, BatcherConfig, Event, Handler, Message, Observer, PipelineConfig,
     ProcessorConfig, StageId,
 };
-use app::model::Topology;
+use crate::pipeline::Topology;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 

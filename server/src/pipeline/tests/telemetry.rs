@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::pipeline::testing::TestPipeline;
-use app::model::{BatcherNode, ProcessorsNode, StageRole};
+use crate::pipeline::{BatcherNode, ProcessorsNode};
 use std::sync::Arc;
 
 /// Fails multiples of 10 in `handle_message` and those ending in 5 in `handle_batch`, with
@@ -125,7 +125,7 @@ async fn crashes_and_restarts_are_reported_with_their_reasons() {
     assert_eq!(restarts, vec![(StageId::Batcher(0), "killed".to_owned(), 1)]);
     let stats = tp.pipeline.stats();
     assert_eq!(stats.restarts, 1);
-    let batcher = stats.stages.iter().find(|s| s.role == StageRole::Batcher).expect("a batcher");
+    let batcher = stats.stages.iter().find(|s| s.id == StageId::Batcher(0)).expect("a batcher");
     assert_eq!(batcher.restarts, 1);
 }
 
@@ -138,26 +138,26 @@ async fn stats_count_what_went_through_each_stage_and_latency_percentiles() {
     acked_once(&tp.recorder, 0..100);
     let stats = tp.pipeline.stats();
 
-    let names: Vec<&str> = stats.stages.iter().map(|s| s.name.as_str()).collect();
+    let ids: Vec<StageId> = stats.stages.iter().map(|s| s.id).collect();
     let expected = [
-        "producer",
-        "processor 0",
-        "processor 1",
-        "batcher default",
-        "batch processor default.0",
-        "batch processor default.1",
+        StageId::Producer,
+        StageId::Processor(0),
+        StageId::Processor(1),
+        StageId::Batcher(0),
+        StageId::BatchProcessor { batcher: 0, index: 0 },
+        StageId::BatchProcessor { batcher: 0, index: 1 },
     ];
-    assert_eq!(names, expected);
-    let totals = |role: StageRole| {
-        let of_role = stats.stages.iter().filter(|s| s.role == role);
+    assert_eq!(ids, expected);
+    let totals = |of: fn(&StageId) -> bool| {
+        let of_role = stats.stages.iter().filter(|s| of(&s.id));
         of_role.fold((0, 0, 0), |t, s| (t.0 + s.received, t.1 + s.successful, t.2 + s.failed))
     };
-    assert_eq!(totals(StageRole::Producer), (100, 100, 0), "producer: received, successful, failed");
-    assert_eq!(totals(StageRole::Processor), (100, 90, 10), "processors");
-    assert_eq!(totals(StageRole::Batcher), (90, 90, 0), "batcher");
-    assert_eq!(totals(StageRole::BatchProcessor), (90, 80, 10), "batch processors");
+    assert_eq!(totals(|id| *id == StageId::Producer), (100, 100, 0), "producer: received, successful, failed");
+    assert_eq!(totals(|id| matches!(id, StageId::Processor(_))), (100, 90, 10), "processors");
+    assert_eq!(totals(|id| matches!(id, StageId::Batcher(_))), (90, 90, 0), "batcher");
+    assert_eq!(totals(|id| matches!(id, StageId::BatchProcessor { .. })), (90, 80, 10), "batch processors");
     for s in &stats.stages[1..] {
-        assert_eq!(s.queue, 0, "{} still has a queue after the drain", s.name);
+        assert_eq!(s.queue, 0, "{} still has a queue after the drain", s.id);
     }
     assert_eq!(stats.processed_latency.count, 100);
     assert_eq!(stats.ack_latency.count, 100);
