@@ -447,7 +447,7 @@ fn frame_breakdown(bytes: &[u8]) -> String {
 
 /// Encoded size of any part of a frame.
 mod erased {
-    pub trait Encode {
+    pub(crate) trait Encode {
         fn encoded_len(&self) -> usize;
     }
     impl<T: serde::Serialize> Encode for T {

@@ -3,6 +3,7 @@
 
 mod common;
 
+use app::error::AppError;
 use common::{TestServer, reading};
 use pulse_server::ServerConfig;
 use std::time::Duration;
@@ -15,18 +16,18 @@ fn batch(n: usize) -> String {
 #[tokio::test]
 async fn concurrency_changes_at_run_time_and_bad_values_are_refused() {
     let s = TestServer::start().await;
-    assert_eq!(s.rpc("set_concurrency", &[("concurrency", "6")]).await, (200, "2".into()));
+    assert_eq!(s.call::<u32>("set_concurrency", &[("concurrency", "6")]).await, 2);
     let stats = s.stats().await;
     assert_eq!(stats.pipeline.topology.processors.concurrency, 6);
     assert_eq!(stats.pipeline.controls.concurrency, 6);
-    let processors = stats.pipeline.stages.iter().filter(|st| st.name.starts_with("processor")).count();
+    let processors = stats.pipeline.stages.iter().filter(|st| st.role() == app::model::StageRole::Processor).count();
     assert_eq!(processors, 6);
     for bad in ["0", "17"] {
-        let (status, body) = s.rpc("set_concurrency", &[("concurrency", bad)]).await;
-        assert_eq!(status, 400, "a bad value is the caller's mistake: {body}");
-        assert!(body.contains("concurrency must be between 1 and 16"), "{body}");
+        let (status, e) = s.refused("set_concurrency", &[("concurrency", bad)]).await;
+        assert_eq!(status, 400, "a bad value is the caller's mistake: {e}");
+        assert_eq!(e, AppError::InvalidArgument(format!("concurrency must be between 1 and 16, got {bad}")));
     }
-    assert_eq!(s.rpc("set_concurrency", &[("concurrency", "1")]).await, (200, "6".into()));
+    assert_eq!(s.call::<u32>("set_concurrency", &[("concurrency", "1")]).await, 6);
     let (status, _) = s.post_events(batch(500)).await;
     assert_eq!(status, 202);
     let last = s.idle_stats().await;
@@ -37,7 +38,7 @@ async fn concurrency_changes_at_run_time_and_bad_values_are_refused() {
 #[tokio::test]
 async fn a_paused_pipeline_fills_its_buffer_then_refuses_with_503_and_retry_after() {
     let s = TestServer::with_config(ServerConfig { buffer: 100, ..ServerConfig::default() }).await;
-    assert_eq!(s.rpc("set_paused", &[("paused", "true")]).await.0, 200);
+    s.call::<()>("set_paused", &[("paused", "true")]).await;
     assert!(s.stats().await.pipeline.controls.paused);
     assert_eq!(s.post_events(batch(60)).await.0, 202);
     s.until("60 in the buffer", |st| st.in_flight == 60).await;
@@ -56,7 +57,7 @@ async fn a_paused_pipeline_fills_its_buffer_then_refuses_with_503_and_retry_afte
     assert!(body["error"].as_str().is_some_and(|e| e.contains("pipeline is full")), "{body}");
     let paused = s.stats().await;
     assert_eq!((paused.published, paused.processed, paused.in_flight), (60, 0, 60), "nothing processed");
-    assert_eq!(s.rpc("set_paused", &[("paused", "false")]).await.0, 200);
+    s.call::<()>("set_paused", &[("paused", "false")]).await;
     let last = s.idle_stats().await;
     assert_eq!((last.published, last.processed, last.dropped), (60, 60, 0));
     assert!(last.balances());
@@ -66,23 +67,23 @@ async fn a_paused_pipeline_fills_its_buffer_then_refuses_with_503_and_retry_afte
 #[tokio::test]
 async fn the_rate_limit_is_read_set_and_lifted_through_server_functions() {
     let s = TestServer::start().await;
-    let set = [("allowed_messages", "50"), ("interval_ms", "100")];
-    assert_eq!(s.rpc("set_rate_limit", &set).await.0, 200);
-    let (status, body) = s.rpc("get_controls", &[]).await;
-    assert_eq!(status, 200);
-    let controls: app::model::PipelineControls = serde_json::from_str(&body).expect("JSON");
+    // 50 messages a minute: the first 50 go through, the other 100 wait for the next window.
+    let set = [("allowed_messages", "50"), ("interval_ms", "60000")];
+    s.call::<()>("set_rate_limit", &set).await;
+    let controls: app::model::PipelineControls = s.call("get_controls", &[]).await;
     assert_eq!(
         controls.rate_limit,
-        Some(app::model::RateLimitSetting { allowed_messages: 50, interval_ms: 100 })
+        Some(app::model::RateLimitSetting { allowed_messages: 50, interval_ms: 60_000 })
     );
     assert_eq!(s.post_events(batch(150)).await.0, 202);
-    let started = std::time::Instant::now();
-    s.idle_stats().await;
-    assert!(started.elapsed() >= Duration::from_millis(180), "150 at 50 per 100 ms take 3 windows");
-    let (status, body) = s.rpc("set_rate_limit", &[("allowed_messages", "0"), ("interval_ms", "100")]).await;
-    assert!(status != 200 && body.contains("allowed_messages must be at least 1"), "{body}");
-    assert_eq!(s.rpc("set_rate_limit", &[]).await.0, 200, "no arguments lift the limit");
-    assert_eq!(s.stats().await.pipeline.controls.rate_limit, None);
+    // Without a limit this state would pass by: all 150 would be processed at once.
+    s.until("50 processed, 100 held by the limit", |st| st.processed == 50 && st.in_flight == 100).await;
+    let (status, e) = s.refused("set_rate_limit", &[("allowed_messages", "0"), ("interval_ms", "100")]).await;
+    assert_eq!(status, 400);
+    assert!(e.to_string().contains("allowed_messages must be at least 1"), "{e}");
+    s.call::<()>("set_rate_limit", &[]).await;
+    assert_eq!(s.stats().await.pipeline.controls.rate_limit, None, "no arguments lift the limit");
+    assert_eq!(s.idle_stats().await.processed, 150, "lifted: the held 100 go through");
     s.stop().await;
 }
 
@@ -90,24 +91,24 @@ async fn the_rate_limit_is_read_set_and_lifted_through_server_functions() {
 async fn the_simulators_excess_is_counted_as_dropped_and_the_ledger_balances() {
     // A paused pipeline with a small buffer: almost everything the simulator sends is excess.
     let s = TestServer::with_config(ServerConfig { buffer: 1_000, ..ServerConfig::default() }).await;
-    assert_eq!(s.rpc("set_paused", &[("paused", "true")]).await.0, 200);
+    s.call::<()>("set_paused", &[("paused", "true")]).await;
     let start = [("rate_per_s", "100000"), ("invalid_pct", "50")];
-    assert_eq!(s.rpc("start_simulator", &start).await.0, 200);
+    s.call::<()>("start_simulator", &start).await;
     s.until("drops", |st| st.simulator.dropped > 5_000).await;
-    assert_eq!(s.rpc("stop_simulator", &[]).await.0, 200);
+    s.call::<()>("stop_simulator", &[]).await;
     let stopped = s.stats().await;
     assert!(!stopped.simulator.running);
     assert!(stopped.in_flight <= 1_000, "the buffer bounds what waits: {}", stopped.in_flight);
     assert!(stopped.drop_reasons.iter().any(|r| r.reason == "pipeline full: publisher's excess"));
-    assert_eq!(s.rpc("set_paused", &[("paused", "false")]).await.0, 200);
+    s.call::<()>("set_paused", &[("paused", "false")]).await;
     let last = s.idle_stats().await;
     assert!(last.balances());
     assert_eq!(last.published, last.simulator.published);
     assert_eq!(last.dropped, last.simulator.dropped);
     assert!(last.failed > 0, "half of what got in was out of range");
     for bad in [[("rate_per_s", "9"), ("invalid_pct", "5")], [("rate_per_s", "10"), ("invalid_pct", "101")]] {
-        let (status, body) = s.rpc("start_simulator", &bad).await;
-        assert!(status != 200 && body.contains("between"), "{body}");
+        let (status, e) = s.refused("start_simulator", &bad).await;
+        assert!(status == 400 && e.to_string().contains("between"), "{status} {e}");
     }
     s.stop().await;
 }
@@ -132,16 +133,15 @@ async fn taps_and_broadcasts_reach_the_pubsub_from_server_functions() {
     let s = TestServer::start().await;
     let tap =
         [("pattern", "sensors.*"), ("capacity", "10"), ("overflow", "drop_newest"), ("read_per_s", "0")];
-    let (status, id) = s.rpc("add_tap", &tap).await;
-    assert_eq!(status, 200, "{id}");
+    let id = s.call::<u64>("add_tap", &tap).await.to_string();
     let other =
         [("pattern", "sensors.>"), ("capacity", "100"), ("overflow", "drop_oldest"), ("read_per_s", "0")];
-    let (_, other_id) = s.rpc("add_tap", &other).await;
+    let other_id = s.call::<u64>("add_tap", &other).await.to_string();
     // broadcast_from skips the sender: only the other tap receives these 5.
     let from = [("topic", "sensors.humidity"), ("count", "5"), ("from", id.as_str()), ("local", "false")];
-    assert_eq!(s.rpc("broadcast", &from).await, (200, "5".into()));
+    assert_eq!(s.call::<u64>("broadcast", &from).await, 5);
     let all = [("topic", "sensors.humidity"), ("count", "25"), ("local", "true")];
-    assert_eq!(s.rpc("broadcast", &all).await.0, 200);
+    s.call::<u64>("broadcast", &all).await;
     let stats = s.stats().await.pubsub;
     let find = |id: &str| stats.subscribers.iter().find(|x| x.id.to_string() == id).expect("listed").clone();
     let (a, b) = (find(&id), find(&other_id));
@@ -155,13 +155,13 @@ async fn taps_and_broadcasts_reach_the_pubsub_from_server_functions() {
         ),
         (vec![("pattern", "a"), ("capacity", "0"), ("overflow", "block"), ("read_per_s", "1")], "capacity"),
     ] {
-        let (status, body) = s.rpc("add_tap", &bad).await;
-        assert!(status != 200 && body.contains(says), "{body}");
+        let (status, e) = s.refused("add_tap", &bad).await;
+        assert!(status == 400 && e.to_string().contains(says), "{status} {e}");
     }
     let on_pipeline = [("topic", "events"), ("count", "3"), ("local", "true")];
-    let (status, body) = s.rpc("broadcast", &on_pipeline).await;
-    assert!(status != 200 && body.contains("plain broadcasts only"), "{body}");
-    assert_eq!(s.rpc("remove_tap", &[("id", id.as_str())]).await, (200, "true".into()));
+    let (status, e) = s.refused("broadcast", &on_pipeline).await;
+    assert!(status == 400 && e.to_string().contains("plain broadcasts only"), "{status} {e}");
+    assert!(s.call::<bool>("remove_tap", &[("id", id.as_str())]).await);
     assert!(!s.stats().await.pubsub.subscribers.iter().any(|x| x.id.to_string() == id));
     s.stop().await;
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use app::error::AppError;
 use app::model::DeadLetterPage;
 use common::{TestServer, reading};
 use pulse_server::ServerConfig;
@@ -17,9 +18,7 @@ fn config(dir: &std::path::Path) -> ServerConfig {
 }
 
 async fn list(s: &TestServer) -> DeadLetterPage {
-    let (status, body) = s.rpc("list_dead_letters", &[("limit", "100")]).await;
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).expect("page JSON")
+    s.call("list_dead_letters", &[("limit", "100")]).await
 }
 
 /// Waits until the queue holds `n` letters (written after the failures were acknowledged).
@@ -56,9 +55,7 @@ async fn final_failures_are_dead_lettered_with_every_reason_and_survive_a_restar
     let stats = s.stats().await.dead_letters;
     assert_eq!((stats.stored, stats.written, stats.not_stored, stats.capacity), (2, 2, 0, 10_000));
     // The live page's rows: the same letters as plain text, newest first.
-    let (status, body) = s.rpc("recent_dead_letters", &[("limit", "5")]).await;
-    assert_eq!(status, 200, "{body}");
-    let rows: Vec<app::model::DeadLetterRow> = serde_json::from_str(&body).expect("rows JSON");
+    let rows: Vec<app::model::DeadLetterRow> = s.call("recent_dead_letters", &[("limit", "5")]).await;
     assert_eq!(
         rows.iter().map(|r| r.id).collect::<Vec<_>>(),
         page.entries.iter().map(|e| e.id).collect::<Vec<_>>()
@@ -66,7 +63,7 @@ async fn final_failures_are_dead_lettered_with_every_reason_and_survive_a_restar
     let row = rows.iter().find(|r| r.id == hot.id).expect("hot row");
     assert_eq!((row.what.as_str(), row.attempts), ("hot temperature 180.0", 1));
     assert_eq!(row.reason, "temperature 180 out of range -50..=150 °C");
-    assert_eq!(s.rpc("recent_dead_letters", &[("limit", "0")]).await.0, 400);
+    assert_eq!(s.refused("recent_dead_letters", &[("limit", "0")]).await.0, 400);
     s.stop().await;
 
     // A new server on the same data dir finds them, replays one (it fails again, and comes
@@ -75,15 +72,15 @@ async fn final_failures_are_dead_lettered_with_every_reason_and_survive_a_restar
     let again = list(&s).await;
     assert_eq!(again.entries, page.entries, "the same letters, reasons and ids after a restart");
     let hot_id = hot.id.to_string();
-    let (status, body) = s.rpc("replay_dead_letters", &[("ids[0]", hot_id.as_str()), ("all", "false")]).await;
-    assert_eq!((status, body.as_str()), (200, "1"));
+    let replayed: u64 = s.call("replay_dead_letters", &[("ids[0]", hot_id.as_str()), ("all", "false")]).await;
+    assert_eq!(replayed, 1);
     let after = stored(&s, 2).await;
     assert!(!after.entries.iter().any(|e| e.id == hot.id), "the replayed letter left the queue");
     assert!(after.entries.iter().any(|e| e.id > crash.id.max(hot.id) && e.payload["sensor"] == "hot"));
     let ledger = s.idle_stats().await;
     assert_eq!((ledger.published, ledger.failed), (1, 1), "the replay was published again");
     assert_eq!(ledger.dead_letters.replayed, 1);
-    assert_eq!(s.rpc("purge_dead_letters", &[]).await, (200, "2".into()));
+    assert_eq!(s.call::<u64>("purge_dead_letters", &[]).await, 2);
     assert_eq!(list(&s).await.total, 0);
     s.stop().await;
 }
@@ -91,12 +88,13 @@ async fn final_failures_are_dead_lettered_with_every_reason_and_survive_a_restar
 #[tokio::test]
 async fn bad_dead_letter_requests_are_refused_with_their_reason() {
     let s = TestServer::start().await;
-    let (status, body) = s.rpc("list_dead_letters", &[("limit", "0")]).await;
-    assert!(status == 400 && body.contains("limit must be between 1 and 500"), "{status} {body}");
-    let (status, body) = s.rpc("replay_dead_letters", &[("all", "false")]).await;
-    assert!(status == 400 && body.contains("name the letters"), "{status} {body}");
-    let (status, body) = s.rpc("list_dead_letters", &[("limit", "many")]).await;
-    assert_eq!(status, 400, "arguments that do not decode are the caller's too: {body}");
-    assert_eq!(s.rpc("replay_dead_letters", &[("all", "true")]).await, (200, "0".into()), "empty queue");
+    let (status, e) = s.refused("list_dead_letters", &[("limit", "0")]).await;
+    assert_eq!((status, e), (400, AppError::InvalidArgument("limit must be between 1 and 500, got 0".into())));
+    let (status, e) = s.refused("replay_dead_letters", &[("all", "false")]).await;
+    assert!(status == 400 && e.to_string().contains("name the letters"), "{status} {e}");
+    let (status, e) = s.refused("list_dead_letters", &[("limit", "many")]).await;
+    assert_eq!(status, 400, "arguments that do not decode are the caller's too: {e}");
+    assert!(matches!(e, AppError::ServerFn(_)), "{e:?}");
+    assert_eq!(s.call::<u64>("replay_dead_letters", &[("all", "true")]).await, 0, "empty queue");
     s.stop().await;
 }

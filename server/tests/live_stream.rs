@@ -86,9 +86,7 @@ async fn points_each_second_and_a_feed_with_reasons_follow_the_traffic() {
     let second = next_frame(&mut open(&s).await).await;
     assert!(second.full);
     assert_eq!(second.history.iter().map(|p| p.failed).sum::<u64>(), 100);
-    let (status, body) = s.rpc("get_live", &[]).await;
-    assert_eq!(status, 200, "{body}");
-    let frame: LiveFrame = serde_json::from_str(&body).expect("a live frame");
+    let frame: LiveFrame = s.call("get_live", &[]).await;
     assert!(frame.full && frame.stats.failed == 100 && !frame.feed.is_empty(), "{frame:?}");
     assert!(s.stop().await.balances());
 }
@@ -116,7 +114,7 @@ async fn dead_letters_reach_the_page_with_the_stream() {
     }
     let full = next_frame(&mut open(&s).await).await;
     assert_eq!(full.dead_letters.as_deref(), Some(&model.dead_letters[..]), "a new page sees them at once");
-    assert_eq!(s.rpc("purge_dead_letters", &[]).await, (200, "2".into()));
+    assert_eq!(s.call::<u64>("purge_dead_letters", &[]).await, 2);
     until(&mut ws, &mut model, "the purge on the page", |m| m.dead_letters.is_empty()).await;
     assert!(s.stop().await.balances());
 }
@@ -126,7 +124,7 @@ async fn crash_a_processor_fails_that_message_with_the_panic_and_work_goes_on() 
     let s = TestServer::start().await;
     let mut ws = open(&s).await;
     let mut model = LiveModel::from_frame(next_frame(&mut ws).await);
-    assert_eq!(s.rpc("crash_processor", &[]).await.0, 200);
+    s.call::<()>("crash_processor", &[]).await;
     until(&mut ws, &mut model, "the crashed message in the feed", |m| {
         m.feed.iter().any(|i| i.sensor == "crash" && i.status == FeedStatus::Failed)
     })
@@ -145,17 +143,27 @@ async fn crash_a_processor_fails_that_message_with_the_panic_and_work_goes_on() 
 #[tokio::test]
 async fn kill_a_stage_restarts_it_once_and_loses_nothing() {
     let s = TestServer::start().await;
-    for bad in ["", "producer", "processor 99", "batcher nope"] {
-        let (status, body) = s.rpc("kill_stage", &[("stage", bad)]).await;
-        assert_eq!(status, 400, "{bad:?} refused as the caller's mistake");
-        assert!(body.contains("stage"), "{bad:?}: {body}");
+    for bad in [
+        &[][..],
+        &[("stage[role]", "producer")][..],
+        &[("stage[role]", "processor"), ("stage[index]", "99")][..],
+        &[("stage[role]", "batcher"), ("stage[batcher]", "nope")][..],
+        &[("stage[role]", "batcher")][..],
+        &[("stage", "processor 0")][..],
+    ] {
+        let (status, e) = s.refused("kill_stage", bad).await;
+        assert_eq!(status, 400, "{bad:?} refused as the caller's mistake: {e}");
     }
     let before = s.stats().await.pipeline.restarts;
     let batch: Vec<_> = (0..2_000).map(|i| reading(&format!("s-{i}"), "pressure", 1000.0)).collect();
     let body = serde_json::Value::Array(batch).to_string();
-    for stage in ["processor 0", "batcher default", "batch processor default.0"] {
+    for stage in [
+        &[("stage[role]", "processor"), ("stage[index]", "0")][..],
+        &[("stage[role]", "batcher"), ("stage[batcher]", "default")][..],
+        &[("stage[role]", "batch_processor"), ("stage[batcher]", "default"), ("stage[index]", "0")][..],
+    ] {
         assert_eq!(s.post_events(body.clone()).await.0, 202);
-        assert_eq!(s.rpc("kill_stage", &[("stage", stage)]).await.0, 200, "{stage}");
+        s.call::<()>("kill_stage", stage).await;
     }
     // A restart is counted when the supervisor starts the new task, which may come just after
     // the last acknowledgement: wait for both.

@@ -2,15 +2,13 @@
 
 mod common;
 
+use app::error::AppError;
 use common::{TestServer, reading};
 
 #[tokio::test]
 async fn publish_sample_publishes_generated_readings() {
     let s = TestServer::start().await;
-    let res =
-        s.http.post(s.url("/rpc/publish_sample")).form(&[("count", "1000")]).send().await.expect("request");
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.text().await.expect("body"), "1000");
+    assert_eq!(s.call::<u64>("publish_sample", &[("count", "1000")]).await, 1000);
     let stats = s.idle_stats().await;
     assert_eq!(stats.published, 1000);
     assert!(stats.failed > 0 && stats.failed < 200, "about 5 % generated out of range: {}", stats.failed);
@@ -22,15 +20,15 @@ async fn publish_sample_publishes_generated_readings() {
 async fn publish_sample_refuses_bad_counts_with_a_readable_error() {
     let s = TestServer::start().await;
     for bad in ["0", "10001"] {
-        let res =
-            s.http.post(s.url("/rpc/publish_sample")).form(&[("count", bad)]).send().await.expect("request");
-        assert!(res.status().is_server_error() || res.status().is_client_error());
-        let body = res.text().await.expect("body");
-        assert!(body.contains("count must be between 1 and 10000"), "{body}");
+        let (status, e) = s.refused("publish_sample", &[("count", bad)]).await;
+        assert_eq!(status, 400, "the caller's mistake, answered by the server function itself");
+        assert_eq!(e, AppError::InvalidArgument(format!("count must be between 1 and 10000, got {bad}")));
     }
-    let res =
-        s.http.post(s.url("/rpc/publish_sample")).form(&[("count", "lots")]).send().await.expect("request");
-    assert!(!res.status().is_success());
+    for (form, what) in [(&[("count", "lots")][..], "not a number"), (&[][..], "missing")] {
+        let (status, e) = s.refused("publish_sample", form).await;
+        assert_eq!(status, 400, "{what}: arguments that do not decode are the caller's: {e:?}");
+        assert!(matches!(e, AppError::ServerFn(_)), "{e:?}");
+    }
     assert_eq!(s.stats().await.published, 0);
     s.stop().await;
 }

@@ -22,7 +22,10 @@ pub struct DeadLetterEntry {
     /// Stable for the entry's life and never reused, even across restarts: what `get`, replay
     /// and paging (`after`) take.
     pub id: u64,
-    /// The message as JSON, exactly as it was dead-lettered; replay publishes it again.
+    /// The message as JSON, exactly as it was dead-lettered; replay publishes it again. On
+    /// the wire it is JSON text: postcard, the server functions' codec, cannot carry a value
+    /// whose shape it is not told.
+    #[serde(with = "json_text")]
     pub payload: serde_json::Value,
     /// How many times the pipeline tried it before giving up.
     pub attempts: u32,
@@ -45,6 +48,20 @@ impl DeadLetterEntry {
     /// The reason it was dead-lettered: the last failure's, if any was recorded.
     pub fn last_reason(&self) -> Option<&str> {
         self.failures.last().map(|f| f.reason.as_str())
+    }
+}
+
+/// A JSON value carried as its text.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&value.to_string())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -115,7 +132,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_entry_round_trips_as_json_and_gives_its_payload_back_typed() {
+    fn an_entry_round_trips_in_postcard_and_gives_its_payload_back_typed() {
         let entry = DeadLetterEntry {
             id: 7,
             payload: serde_json::json!({ "value": 180 }),
@@ -128,8 +145,8 @@ mod tests {
             dead_lettered_at: 3,
             source: Some("events".into()),
         };
-        let text = serde_json::to_string(&entry).expect("serialize");
-        assert_eq!(serde_json::from_str::<DeadLetterEntry>(&text).expect("deserialize"), entry);
+        let bytes = postcard::to_allocvec(&entry).expect("serialize");
+        assert_eq!(postcard::from_bytes::<DeadLetterEntry>(&bytes).expect("deserialize"), entry);
         assert_eq!(entry.last_reason(), Some("last"));
         #[derive(Deserialize)]
         struct Reading {

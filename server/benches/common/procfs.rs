@@ -4,13 +4,13 @@
 #![allow(dead_code)] // each bench uses its own part
 
 /// Clock ticks per second (`_SC_CLK_TCK`), the unit of `/proc/<pid>/stat`'s CPU times.
-pub fn ticks_per_s() -> f64 {
+pub(crate) fn ticks_per_s() -> f64 {
     let t = rustix::param::clock_ticks_per_second();
     if t > 0 { t as f64 } else { 100.0 }
 }
 
 /// Command name and CPU ticks (utime + stime) from a `stat` file (a process's or a thread's).
-pub fn stat(path: &str) -> Option<(String, u64)> {
+pub(crate) fn stat(path: &str) -> Option<(String, u64)> {
     let text = std::fs::read_to_string(path).ok()?;
     let open = text.find('(')?;
     let close = text.rfind(')')?;
@@ -20,12 +20,12 @@ pub fn stat(path: &str) -> Option<(String, u64)> {
 }
 
 /// CPU ticks of process `pid` (0 if it cannot be read).
-pub fn cpu_ticks(pid: &str) -> u64 {
+pub(crate) fn cpu_ticks(pid: &str) -> u64 {
     stat(&format!("/proc/{pid}/stat")).map_or(0, |s| s.1)
 }
 
 /// Resident set size of process `pid`, in KiB (0 if it cannot be read).
-pub fn rss_kb(pid: &str) -> u64 {
+pub(crate) fn rss_kb(pid: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -37,7 +37,7 @@ pub fn rss_kb(pid: &str) -> u64 {
 }
 
 /// Resident set size of process `pid`, in MiB (NaN if it cannot be read).
-pub fn rss_mb(pid: &str) -> f64 {
+pub(crate) fn rss_mb(pid: &str) -> f64 {
     match rss_kb(pid) {
         0 => f64::NAN,
         kb => kb as f64 / 1024.0,
