@@ -41,7 +41,9 @@ impl AppError {
             AppError::InvalidArgument(_) => 400,
             AppError::Unavailable(_) => 503,
             AppError::ServerFn(
-                ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_),
+                ServerFnErrorErr::Args(_)
+                | ServerFnErrorErr::MissingArg(_)
+                | ServerFnErrorErr::Deserialization(_),
             ) => 400,
             AppError::ServerFn(_) => 500,
         }
@@ -53,8 +55,8 @@ impl AppError {
     #[cfg(feature = "ssr")]
     pub fn set_status(&self) {
         if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            let status = http::StatusCode::from_u16(self.status())
-                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            let status =
+                http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
             options.set_status(status);
         }
     }

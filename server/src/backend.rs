@@ -162,12 +162,10 @@ impl Backend for AppState {
         before: Option<u64>,
         limit: u32,
     ) -> BoxFuture<'_, Result<DeadLetterPage, AppError>> {
-        Box::pin(
-            async move {
-                let page = self.dead_letters.list(before, limit as usize).await.map_err(store_error)?;
-                Ok(wire::dead_letter_page(page))
-            },
-        )
+        Box::pin(async move {
+            let page = self.dead_letters.list(before, limit as usize).await.map_err(store_error)?;
+            Ok(wire::dead_letter_page(page))
+        })
     }
 
     fn replay_dead_letters(&self, ids: Option<Vec<u64>>) -> BoxFuture<'_, Result<u64, AppError>> {

@@ -55,7 +55,8 @@ pub async fn run(
     let feed = Arc::new(Feed::default());
     // Every acknowledgement, in this order: counted in the ledger (failures with their
     // reason), sampled for the live feed, and failures handed to the dead-letter queue.
-    let acknowledger = AckChain::default().then(ledger.clone()).then(feed.clone()).then(Arc::new(dead_letter_sink));
+    let acknowledger =
+        AckChain::default().then(ledger.clone()).then(feed.clone()).then(Arc::new(dead_letter_sink));
     let mut pipeline_config = config.pipeline.clone();
     pipeline_config.observers.push(ledger.clone());
     // The data plane gets its own runtime; HTTP and WebSockets stay on this one.

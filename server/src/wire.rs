@@ -6,9 +6,9 @@ use crate::dlq;
 use crate::pipeline::{self, StageId};
 use crate::pubsub::{self, Overflow};
 use app::model::{
-    BatcherNode, DeadLetterEntry, DeadLetterPage, FailureRecord, OverflowPolicy, Percentiles, PipelineControls,
-    PipelineStats, ProcessorsNode, PubSubStats, RateLimitSetting, RetrySetting, StageKey, StageRole, StageStats,
-    SubscriberStats, TopicStats, Topology,
+    BatcherNode, DeadLetterEntry, DeadLetterPage, FailureRecord, OverflowPolicy, Percentiles,
+    PipelineControls, PipelineStats, ProcessorsNode, PubSubStats, RateLimitSetting, RetrySetting, StageKey,
+    StageRole, StageStats, SubscriberStats, TopicStats, Topology,
 };
 
 /// The pipeline's report as the page shows it.
@@ -212,7 +212,10 @@ mod tests {
             let key = stage_key(id, &names);
             assert_eq!(stage_id(&key, &topology), Some(id), "{key:?}");
         }
-        assert_eq!(stage_key(StageId::BatchProcessor { batcher: 1, index: 2 }, &names).label(), "batch processor slow.2");
+        assert_eq!(
+            stage_key(StageId::BatchProcessor { batcher: 1, index: 2 }, &names).label(),
+            "batch processor slow.2"
+        );
         let unknown = StageKey { role: StageRole::Batcher, index: 0, batcher: Some("nope".into()) };
         assert_eq!(stage_id(&unknown, &topology), None);
     }

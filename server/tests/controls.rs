@@ -20,7 +20,8 @@ async fn concurrency_changes_at_run_time_and_bad_values_are_refused() {
     let stats = s.stats().await;
     assert_eq!(stats.pipeline.topology.processors.concurrency, 6);
     assert_eq!(stats.pipeline.controls.concurrency, 6);
-    let processors = stats.pipeline.stages.iter().filter(|st| st.role() == app::model::StageRole::Processor).count();
+    let processors =
+        stats.pipeline.stages.iter().filter(|st| st.role() == app::model::StageRole::Processor).count();
     assert_eq!(processors, 6);
     for bad in ["0", "17"] {
         let (status, e) = s.refused("set_concurrency", &[("concurrency", bad)]).await;

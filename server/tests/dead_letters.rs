@@ -89,7 +89,10 @@ async fn final_failures_are_dead_lettered_with_every_reason_and_survive_a_restar
 async fn bad_dead_letter_requests_are_refused_with_their_reason() {
     let s = TestServer::start().await;
     let (status, e) = s.refused("list_dead_letters", &[("limit", "0")]).await;
-    assert_eq!((status, e), (400, AppError::InvalidArgument("limit must be between 1 and 500, got 0".into())));
+    assert_eq!(
+        (status, e),
+        (400, AppError::InvalidArgument("limit must be between 1 and 500, got 0".into()))
+    );
     let (status, e) = s.refused("replay_dead_letters", &[("all", "false")]).await;
     assert!(status == 400 && e.to_string().contains("name the letters"), "{status} {e}");
     let (status, e) = s.refused("list_dead_letters", &[("limit", "many")]).await;

@@ -2,10 +2,10 @@
 //! the pipeline runs. Arguments are checked here first, so a bad value comes back as a
 //! readable [`AppError::InvalidArgument`] before anything is touched.
 
-use leptos::server_fn::codec::Postcard;
 use crate::error::AppError;
 use crate::model::{PipelineControls, RateLimitSetting};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
 
 /// Longest rate-limit interval accepted: an hour.
 pub const MAX_RATE_INTERVAL_MS: u64 = 3_600_000;
@@ -13,25 +13,26 @@ pub const MAX_RATE_INTERVAL_MS: u64 = 3_600_000;
 /// The controls as they are set now.
 #[server(prefix = "/rpc", endpoint = "get_controls", output = Postcard)]
 pub async fn get_controls() -> Result<PipelineControls, AppError> {
-    super::answer(async move {
-        Ok(super::backend()?.controls())
-    }.await)
+    super::answer(async move { Ok(super::backend()?.controls()) }.await)
 }
 
 /// Runs `concurrency` processors from now on (1..=the pipeline's maximum); returns the previous
 /// concurrency. Nothing restarts, nothing in flight is lost or handled twice.
 #[server(prefix = "/rpc", endpoint = "set_concurrency", output = Postcard)]
 pub async fn set_concurrency(concurrency: u32) -> Result<u32, AppError> {
-    super::answer(async move {
-        let backend = super::backend()?;
-        let max = backend.controls().max_concurrency;
-        if concurrency == 0 || concurrency > max {
-            return Err(AppError::InvalidArgument(format!(
-                "concurrency must be between 1 and {max}, got {concurrency}"
-            )));
+    super::answer(
+        async move {
+            let backend = super::backend()?;
+            let max = backend.controls().max_concurrency;
+            if concurrency == 0 || concurrency > max {
+                return Err(AppError::InvalidArgument(format!(
+                    "concurrency must be between 1 and {max}, got {concurrency}"
+                )));
+            }
+            backend.set_concurrency(concurrency)
         }
-        backend.set_concurrency(concurrency)
-    }.await)
+        .await,
+    )
 }
 
 /// Pauses (`true`) or resumes (`false`) intake: while paused nothing is processed, and what is
@@ -39,18 +40,19 @@ pub async fn set_concurrency(concurrency: u32) -> Result<u32, AppError> {
 /// simulated publisher's excess as dropped).
 #[server(prefix = "/rpc", endpoint = "set_paused", output = Postcard)]
 pub async fn set_paused(paused: bool) -> Result<(), AppError> {
-    super::answer(async move {
-        super::backend()?.set_paused(paused)
-    }.await)
+    super::answer(async move { super::backend()?.set_paused(paused) }.await)
 }
 
 /// Limits intake to `allowed_messages` per `interval_ms`; both absent lifts the limit.
 #[server(prefix = "/rpc", endpoint = "set_rate_limit", output = Postcard)]
 pub async fn set_rate_limit(allowed_messages: Option<u64>, interval_ms: Option<u64>) -> Result<(), AppError> {
-    super::answer(async move {
-        let limit = check_rate_limit(allowed_messages, interval_ms)?;
-        super::backend()?.set_rate_limit(limit)
-    }.await)
+    super::answer(
+        async move {
+            let limit = check_rate_limit(allowed_messages, interval_ms)?;
+            super::backend()?.set_rate_limit(limit)
+        }
+        .await,
+    )
 }
 
 /// Turns the two optional arguments into a limit, or explains what is wrong with them.

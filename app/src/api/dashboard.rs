@@ -4,21 +4,24 @@
 //! The page calls it once for its first paint (`since = 0`: every kept row) and then once per
 //! refresh interval with the last row and log line it has, so a poll carries only what is new.
 
-use leptos::server_fn::codec::Postcard;
 use crate::error::AppError;
 use crate::model::DashboardUpdate;
 use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
 
 /// Process, OS and pipeline figures, history rows after `since` and log lines after
 /// `log_since` at or above `level` (`error` … `trace`; anything else is refused).
 #[server(prefix = "/rpc", endpoint = "poll_dashboard", output = Postcard)]
 pub async fn poll_dashboard(since: u64, log_since: u64, level: String) -> Result<DashboardUpdate, AppError> {
-    super::answer(async move {
-        let level =
-            crate::model::LogLevel::parse(&level).map_err(|e| AppError::InvalidArgument(e.to_string()))?;
-        let source = source::dashboard_source()?;
-        Ok(source.update(since, log_since, level))
-    }.await)
+    super::answer(
+        async move {
+            let level = crate::model::LogLevel::parse(&level)
+                .map_err(|e| AppError::InvalidArgument(e.to_string()))?;
+            let source = source::dashboard_source()?;
+            Ok(source.update(since, log_since, level))
+        }
+        .await,
+    )
 }
 
 #[cfg(feature = "ssr")]

@@ -35,9 +35,7 @@ pub use dead_letters::{
 };
 pub use publish::{PUBLISH_MAX, PublishSample, publish_sample};
 pub use pubsub::{AddTap, BROADCAST_MAX, Broadcast, RemoveTap, add_tap, broadcast, remove_tap};
-pub use scenarios::{
-    CrashProcessor, KillStage, STAGE_NAME_MAX, check_stage, crash_processor, kill_stage,
-};
+pub use scenarios::{CrashProcessor, KillStage, STAGE_NAME_MAX, check_stage, crash_processor, kill_stage};
 pub use simulator::{StartSimulator, StopSimulator, start_simulator, stop_simulator};
 pub use stats::{GetLive, GetStats, get_live, get_stats};
 
@@ -48,7 +46,8 @@ pub use backend::{Backend, BoxFuture, SharedBackend};
 mod backend {
     use crate::error::AppError;
     use crate::model::{
-        DeadLetterPage, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting, StageKey, StatsSnapshot,
+        DeadLetterPage, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting, StageKey,
+        StatsSnapshot,
     };
     use std::future::Future;
     use std::pin::Pin;

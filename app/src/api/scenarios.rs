@@ -1,10 +1,10 @@
 //! Demo scenarios that show fault tolerance: crash a processor (a panic inside a handler) and
 //! kill a stage (its task dies; the supervisor restarts it).
 
-use leptos::server_fn::codec::Postcard;
 use crate::error::AppError;
 use crate::model::{StageKey, StageRole};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
 
 /// Longest batcher name accepted in a stage key.
 pub const STAGE_NAME_MAX: usize = 64;
@@ -43,9 +43,9 @@ pub fn check_stage(stage: &StageKey) -> Result<(), AppError> {
         StageRole::Batcher | StageRole::BatchProcessor if named.is_none() => {
             Err(AppError::InvalidArgument("stage: name the batcher".into()))
         }
-        _ if stage.batcher.as_ref().is_some_and(|b| b.len() > STAGE_NAME_MAX) => {
-            Err(AppError::InvalidArgument(format!("stage: batcher name longer than {STAGE_NAME_MAX} characters")))
-        }
+        _ if stage.batcher.as_ref().is_some_and(|b| b.len() > STAGE_NAME_MAX) => Err(
+            AppError::InvalidArgument(format!("stage: batcher name longer than {STAGE_NAME_MAX} characters")),
+        ),
         _ => Ok(()),
     }
 }
@@ -59,9 +59,24 @@ mod tests {
         let key = |role, batcher: Option<&str>| StageKey { role, index: 0, batcher: batcher.map(Into::into) };
         assert!(check_stage(&key(StageRole::Processor, None)).is_ok());
         assert!(check_stage(&key(StageRole::Batcher, Some("default"))).is_ok());
-        assert!(check_stage(&key(StageRole::Producer, None)).expect_err("producer").to_string().contains("processor"));
-        assert!(check_stage(&key(StageRole::BatchProcessor, Some(" "))).expect_err("unnamed").to_string().contains("name"));
+        assert!(
+            check_stage(&key(StageRole::Producer, None))
+                .expect_err("producer")
+                .to_string()
+                .contains("processor")
+        );
+        assert!(
+            check_stage(&key(StageRole::BatchProcessor, Some(" ")))
+                .expect_err("unnamed")
+                .to_string()
+                .contains("name")
+        );
         let long = "x".repeat(65);
-        assert!(check_stage(&key(StageRole::Batcher, Some(&long))).expect_err("long").to_string().contains("longer"));
+        assert!(
+            check_stage(&key(StageRole::Batcher, Some(&long)))
+                .expect_err("long")
+                .to_string()
+                .contains("longer")
+        );
     }
 }

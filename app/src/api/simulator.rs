@@ -1,11 +1,11 @@
 //! The simulated publisher: start it at a rate with a share of invalid readings (failure
 //! injection), or stop it.
 
-use leptos::server_fn::codec::Postcard;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::{SIMULATOR_MAX_RATE, SIMULATOR_MIN_RATE};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
 
 /// Starts (or re-tunes) the simulated publisher: `rate_per_s` readings a second
 /// (10..=2,000,000), `invalid_pct` % of them out of range (0..=100).
@@ -29,8 +29,11 @@ pub async fn start_simulator(rate_per_s: u32, invalid_pct: u8) -> Result<(), App
 /// Stops the simulated publisher (nothing happens if it is not running).
 #[server(prefix = "/rpc", endpoint = "stop_simulator", output = Postcard)]
 pub async fn stop_simulator() -> Result<(), AppError> {
-    super::answer(async move {
-        super::backend()?.stop_simulator();
-        Ok(())
-    }.await)
+    super::answer(
+        async move {
+            super::backend()?.stop_simulator();
+            Ok(())
+        }
+        .await,
+    )
 }

@@ -56,7 +56,9 @@ fn StageRow(stage: StageKey, stats: Stats, kill: Control) -> impl IntoView {
         move |f: fn(&crate::model::StageStats) -> String| {
             let stage = stage.clone();
             move || {
-                stats.with(|s| s.pipeline.stages.iter().find(|st| st.stage == stage).map(f).unwrap_or_default())
+                stats.with(|s| {
+                    s.pipeline.stages.iter().find(|st| st.stage == stage).map(f).unwrap_or_default()
+                })
             }
         }
     };

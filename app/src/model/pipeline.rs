@@ -174,7 +174,8 @@ mod tests {
 
     #[test]
     fn every_stage_has_one_label() {
-        let key = |role, index, batcher: Option<&str>| StageKey { role, index, batcher: batcher.map(Into::into) };
+        let key =
+            |role, index, batcher: Option<&str>| StageKey { role, index, batcher: batcher.map(Into::into) };
         assert_eq!(key(StageRole::Producer, 0, None).label(), "producer");
         assert_eq!(key(StageRole::Processor, 3, None).label(), "processor 3");
         assert_eq!(key(StageRole::Batcher, 0, Some("default")).label(), "batcher default");

@@ -39,7 +39,11 @@ pub(crate) struct Taps {
 }
 
 impl Taps {
-    pub(crate) fn new(pubsub: PubSub<SensorReading>, shutdown: CancellationToken, tracker: TaskTracker) -> Self {
+    pub(crate) fn new(
+        pubsub: PubSub<SensorReading>,
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Self {
         Self { pubsub, shutdown, tracker, running: Arc::default() }
     }
 

@@ -2,9 +2,9 @@
 //! (at least once: a crash between the two replays those letters twice, never zero times);
 //! `replay_with` runs that loop; `purge` empties the queue.
 
+use super::Entry;
 use super::store::LETTERS;
 use super::{DeadLetters, DlqError};
-use super::Entry;
 use redb::ReadableTableMetadata;
 use std::future::Future;
 

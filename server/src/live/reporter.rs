@@ -27,7 +27,12 @@ pub(crate) struct Reporter {
 
 impl Reporter {
     /// Starts the tick task; it stops when `stop` is cancelled, after one final frame.
-    pub(crate) fn start(stats: Snapshots, feed: Arc<Feed>, stop: CancellationToken, tracker: &TaskTracker) -> Self {
+    pub(crate) fn start(
+        stats: Snapshots,
+        feed: Arc<Feed>,
+        stop: CancellationToken,
+        tracker: &TaskTracker,
+    ) -> Self {
         let source = Arc::new(LiveSource::new(feed));
         let mut state = TickState { seq: 0, feed_sent: 0 };
         let (tx, latest) = watch::channel(Arc::new(state.next(&stats, &source, None)));

@@ -60,7 +60,10 @@ fn parse(q: &HashMap<String, String>) -> Result<(u64, u64, LogLevel), QueryError
 }
 
 /// `GET /api/dashboard`.
-pub(crate) async fn dashboard(State(observe): State<Observe>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(crate) async fn dashboard(
+    State(observe): State<Observe>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     match parse(&q) {
         Ok((since, log_since, level)) => Json(observe.update(since, log_since, level)).into_response(),
         Err(e) => e.into_response(),

@@ -195,8 +195,11 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
+    /// Who was told, and how many successful and failed messages.
+    type Log = Arc<Mutex<Vec<(&'static str, usize, usize)>>>;
+
     /// Writes its name and what it was told into a shared log.
-    struct Named(&'static str, Arc<Mutex<Vec<(&'static str, usize, usize)>>>);
+    struct Named(&'static str, Log);
 
     impl Acknowledger<u8> for Named {
         fn ack(&self, successful: &[Message<u8>], failed: &[Message<u8>]) {

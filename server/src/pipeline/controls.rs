@@ -18,8 +18,8 @@ use super::producer::Producer;
 use super::producer_stage::ProducerStage;
 use super::rate_limit::RateLimit;
 use super::retry::RetryPolicy;
-use super::telemetry::{Event, Telemetry};
 use super::stats::ControlState;
+use super::telemetry::{Event, Telemetry};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 

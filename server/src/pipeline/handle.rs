@@ -4,11 +4,11 @@
 use super::config::PipelineError;
 use super::controls::Controls;
 use super::metrics::Metrics;
+use super::stats::{ControlState, Percentiles, PipelineStats, Topology};
 use super::supervisor::StageSlot;
 use super::telemetry::{StageId, Telemetry};
 use super::terminator::{self, Abandon};
 use super::{RateLimit, RetryPolicy};
-use super::stats::{ControlState, Percentiles, PipelineStats, Topology};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

@@ -7,9 +7,9 @@
 //! [`WINDOW`]: percentiles cover the last 5 to 10 seconds, and all-time totals are kept too.
 
 use super::producer::Gauge;
+use super::stats::{Percentiles, PipelineStats, StageStats, Topology};
 use super::telemetry::{Event, StageId};
 use super::window::{Windowed, histogram, nanos, percentiles, record, small};
-use super::stats::{Percentiles, PipelineStats, StageStats, Topology};
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -72,7 +72,11 @@ impl StageCounters {
                 .map(|_| Downstream {
                     sent: AtomicU64::new(0),
                     filing_ns: AtomicU64::new(0),
-                    filing_run: Mutex::new(if matches!(id, StageId::Processor(_)) { histogram() } else { small() }),
+                    filing_run: Mutex::new(if matches!(id, StageId::Processor(_)) {
+                        histogram()
+                    } else {
+                        small()
+                    }),
                 })
                 .collect(),
             hists: Mutex::new(Hists { run: histogram(), processed: histogram(), acked: histogram() }),

@@ -1,8 +1,8 @@
 //! Histograms for the pipeline's metrics: nanosecond histograms, the windows they are folded
 //! into (current, previous, all-time) and the percentiles the snapshot reports.
 
-use super::telemetry::LatencySample;
 use super::stats::Percentiles;
+use super::telemetry::LatencySample;
 use hdrhistogram::Histogram;
 use std::time::Duration;
 

@@ -8,9 +8,9 @@
 
 use super::buffer::Buffer;
 use super::registry::{Entry, Registry, Route};
+use super::stats::PubSubStats;
 use super::topic::{Pattern, validate_topic};
 use super::{Overflow, PubSubError, Published, SubscribeConfig, SubscriberId, Subscription};
-use super::stats::PubSubStats;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;

@@ -9,10 +9,10 @@
 //! [`COUNTED_TOPICS`] topics that had subscribers get their own counter; every other publish is
 //! summed under [`OTHER`].
 
-use super::buffer::Buffer;
-use super::topic::Pattern;
 use super::SubscriberId;
+use super::buffer::Buffer;
 use super::stats::{PubSubStats, SubscriberStats, TopicStats};
+use super::topic::Pattern;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -71,7 +71,11 @@ impl TestServer {
     }
 
     /// Calls `endpoint`, which must succeed (200), and decodes its postcard answer.
-    pub(crate) async fn call<T: serde::de::DeserializeOwned>(&self, endpoint: &str, form: &[(&str, &str)]) -> T {
+    pub(crate) async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> T {
         let (status, body) = self.rpc(endpoint, form).await;
         if status != 200 {
             let error: Result<AppError, _> = postcard::from_bytes(&body);
@@ -84,7 +88,8 @@ impl TestServer {
     pub(crate) async fn refused(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, AppError) {
         let (status, body) = self.rpc(endpoint, form).await;
         assert!(!(200..300).contains(&status), "{endpoint} {form:?} was accepted");
-        let error = postcard::from_bytes(&body).unwrap_or_else(|e| panic!("{endpoint}: not an AppError: {e}"));
+        let error =
+            postcard::from_bytes(&body).unwrap_or_else(|e| panic!("{endpoint}: not an AppError: {e}"));
         (status, error)
     }
 

@@ -26,12 +26,12 @@ mod retries;
 mod shutdown;
 mod telemetry;
 
+use crate::pipeline::Topology;
 use crate::pipeline::testing::{Acked, Recorder, TEST_REF};
 use crate::pipeline::{
     BatchInfo, BatchTrigger, BatcherConfig, Event, Handler, Message, Observer, PipelineConfig,
     ProcessorConfig, StageId,
 };
-use crate::pipeline::Topology;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 

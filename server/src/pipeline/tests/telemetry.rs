@@ -152,7 +152,11 @@ async fn stats_count_what_went_through_each_stage_and_latency_percentiles() {
         let of_role = stats.stages.iter().filter(|s| of(&s.id));
         of_role.fold((0, 0, 0), |t, s| (t.0 + s.received, t.1 + s.successful, t.2 + s.failed))
     };
-    assert_eq!(totals(|id| *id == StageId::Producer), (100, 100, 0), "producer: received, successful, failed");
+    assert_eq!(
+        totals(|id| *id == StageId::Producer),
+        (100, 100, 0),
+        "producer: received, successful, failed"
+    );
     assert_eq!(totals(|id| matches!(id, StageId::Processor(_))), (100, 90, 10), "processors");
     assert_eq!(totals(|id| matches!(id, StageId::Batcher(_))), (90, 90, 0), "batcher");
     assert_eq!(totals(|id| matches!(id, StageId::BatchProcessor { .. })), (90, 80, 10), "batch processors");
