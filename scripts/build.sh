@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the release site (server binary + WASM) the way run.sh and test.sh serve it:
 # - `--split`: lazy routes (`/dashboard`) become their own WASM chunks, so `/` downloads only
-#   pulse.wasm (see cursor.md, "What a visitor downloads");
+#   pulse.wasm (see docs/performance.md, "What a visitor downloads");
 # - `--precompress`: .br and .gz beside every file; the .gz of the WASM and JS are then redone
 #   with `gzip -9` (cargo-leptos' own gzip is ~15 % larger). Prints the chunks' sizes.
 set -euo pipefail

@@ -19,7 +19,7 @@ done
 if [ -n "${WASM_BUDGET_GZ:-}" ]; then
   main_gz=$(size "$PKG/pulse.wasm.gz")
   if [ "$main_gz" = "-" ] || [ "$main_gz" -gt "$WASM_BUDGET_GZ" ]; then
-    echo "pulse.wasm.gz is $main_gz bytes, over the budget of $WASM_BUDGET_GZ: see cursor.md," \
+    echo "pulse.wasm.gz is $main_gz bytes, over the budget of $WASM_BUDGET_GZ: see docs/performance.md," \
       "\"What a visitor downloads\"" >&2
     exit 1
   fi

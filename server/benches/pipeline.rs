@@ -1,5 +1,5 @@
 //! The engine benchmark, the same shape as the Broadway reference measured on this machine kind
-//! (`shared/PERFORMANCE.md`), so the figures compare. Run: `cargo bench -p server --bench pipeline`
+//! (`docs/performance.md`), so the figures compare. Run: `cargo bench -p server --bench pipeline`
 //! (`-- --quick` for one run per row). Prints a markdown table of medians over 5 interleaved runs.
 //!
 //! 1. Pipeline only: 2,000,000 small readings built on demand by the producer; 2 processors

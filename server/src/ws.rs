@@ -10,7 +10,7 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 
 /// Small socket buffers: axum's defaults cost ~133 KB per connection, 4 KiB costs ~8.5 KB and
-/// lowers lag (measured in `shared/PERFORMANCE.md`).
+/// lowers lag (measured in `docs/performance.md`).
 const SOCKET_BUFFER: usize = 4096;
 
 pub(crate) async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {

@@ -4,7 +4,7 @@
 //! Invariant: `len + reserved <= capacity` at every unlock, whatever the publishers do. `len`
 //! counts the messages queued, `reserved` the room promised to `try_broadcast` publishers that
 //! have not committed yet. A chunk moves in one hand-off (one push, one wake), never per
-//! message (`shared/PERFORMANCE.md`). Wakers, not channels: the receiver's waker is woken when
+//! message (`docs/performance.md`). Wakers, not channels: the receiver's waker is woken when
 //! a chunk arrives or the buffer ends; blocked publishers' wakers are woken when room frees.
 //! Blocked publishers are all woken and race for the room (not first come, first served as
 //! the former semaphore was); each waits for room for its whole piece, so chunks stay whole.

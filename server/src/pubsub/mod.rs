@@ -19,7 +19,7 @@
 //! does not fit, [`Overflow::DropOldest`] drops the oldest buffered messages to make room. Every
 //! lost message is counted, per subscriber and on the subscription's `lost` counter; nothing
 //! is lost silently. Chunks travel whole: one hand-off per publish, not per message (see
-//! `shared/PERFORMANCE.md`: per-message hand-off costs ~110 ns, a chunk amortises it).
+//! `docs/performance.md`: per-message hand-off costs ~110 ns, a chunk amortises it).
 
 mod buffer;
 mod hub;
