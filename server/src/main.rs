@@ -1,13 +1,16 @@
-//! `server`: reads settings, sets up logging, serves until SIGTERM / Ctrl-C, then drains.
+//! `server`: reads its settings (`server --help` lists them: flags and environment variables,
+//! see `config::Settings`), sets up logging, serves until SIGTERM / Ctrl-C, then drains.
 
 use anyhow::Context;
 use pulse_server::ServerConfig;
+use pulse_server::config::Settings;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    pulse_server::observe::logging::init()?;
-    let config = ServerConfig::from_env()?;
+    let settings = Settings::from_process();
+    pulse_server::observe::logging::init(settings.json_logs(), &settings.log, &settings.log_tail)?;
+    let config = ServerConfig::from(settings);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;

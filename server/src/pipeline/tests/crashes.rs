@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::pipeline::testing::TestPipeline;
+use crate::pipeline::topology::BATCHES_QUEUED;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -106,8 +107,11 @@ async fn kill_while_handing_on() -> (TestPipeline<u64>, Arc<Gate>, Arc<Events>) 
     assert!(tp.feed.push_messages(tagged(0..30)));
     let flushed = || events.pick(|e| matches!(e, Seen::BatchFlushed { .. }).then_some(())).len();
     eventually("batch 0 to reach handle_batch", || gate.held() == 1).await;
-    let blocked = settled("the flushed batches", flushed).await;
-    assert!(blocked > 1 && blocked < 30, "{blocked} batches flushed: nothing is blocked");
+    // Batch 0 in handle_batch, BATCHES_QUEUED more in the batch processor's inbox: then the
+    // processor holds the next full batch and waits for room. More cannot be flushed while
+    // the gate is shut.
+    let blocked = 1 + BATCHES_QUEUED;
+    eventually("the batch processor's inbox to fill up", || flushed() == blocked).await;
     tp.pipeline.kill(StageId::Processor(0)).expect("running");
     eventually("the processor to be restarted", || tp.pipeline.restarts() == 1).await;
     (tp, gate, events)
@@ -152,8 +156,12 @@ async fn a_processor_killed_while_filing_into_two_batchers_loses_nothing() {
     assert!(tp.feed.push_messages(tagged(0..60)));
     let filed = || events.pick(|e| matches!(e, Seen::BatcherStarted { .. }).then_some(())).len();
     eventually("batch 0 of \"a\" to reach handle_batch", || gate.held() == 1).await;
-    let blocked = settled("the filed chunks", filed).await;
-    assert!(blocked > 2 && blocked < 60, "{blocked} chunks filed: nothing is blocked");
+    // Each chunk (one even, one odd message) is filed into both batchers. "a" takes chunk 0's
+    // batch into handle_batch and BATCHES_QUEUED more into its inbox; the chunk after those is
+    // filed too, and its batch for "a" (then the one for "b") waits for room. No chunk more
+    // can be filed while the gate is shut.
+    let blocked = 2 * (1 + BATCHES_QUEUED + 1);
+    eventually("the processor to block handing on", || filed() == blocked).await;
 
     tp.pipeline.kill(StageId::Processor(0)).expect("running");
     eventually("the processor to be restarted", || tp.pipeline.restarts() == 1).await;

@@ -7,6 +7,8 @@
 //!
 //! Rules every test keeps:
 //! - every wait is bounded (at most [`WAIT`]); nothing loops without a deadline;
+//! - a test waits for a precise condition (an exact count, a state), never for things to
+//!   "settle" or for real time to pass;
 //! - timeouts (batch timeouts, drain timeouts, restart backoff) run on paused tokio time;
 //! - a handler that must block uses [`Gate`], which blocks through `block_in_place`: the
 //!   blocked worker hands its queued tasks to another thread instead of stalling them (a task
@@ -79,22 +81,6 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     while !cond() {
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
-/// Waits until `read` gives the same value twice 50 ms apart (what it reads has stopped
-/// moving), and returns that value.
-async fn settled<T: PartialEq + std::fmt::Debug>(what: &str, mut read: impl FnMut() -> T) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mut last = read();
-    loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = read();
-        if now == last {
-            return now;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what} to settle: {now:?}");
-        last = now;
     }
 }
 

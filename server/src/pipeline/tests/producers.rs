@@ -108,14 +108,14 @@ async fn a_processor_asks_again_once_it_holds_min_demand_or_fewer_before_it_runs
     let pipeline = Pipeline::start(cfg, producer, Arc::new(handler), recorder.clone()).expect("valid");
 
     // It asked for 10 and handles the first 5 while holding the other 5: no more than that.
+    // Only processors pull, and the only one is held in the handler: what it was handed is
+    // final until the gate opens (and `calls` below shows every pull there was).
     eventually("message 0 to reach the handler", || first.held() == 1).await;
-    tokio::time::sleep(Duration::from_millis(30)).await;
     assert_eq!(handed.load(Ordering::SeqCst), 10, "holds at most max_demand");
 
     // Done with 0..5 it holds 5, at min_demand: it asks for 5 more before handling 5..10.
     first.open();
     eventually("message 5 to reach the handler", || sixth.held() == 1).await;
-    tokio::time::sleep(Duration::from_millis(30)).await;
     assert_eq!(handed.load(Ordering::SeqCst), 15, "asked again before running dry, for max - held");
     assert_eq!(*calls.lock().expect("lock"), vec![(10, 10), (5, 5)]);
     assert_eq!(*groups.lock().expect("lock"), vec![(0..5).collect::<Vec<_>>(), (5..10).collect()]);
