@@ -125,10 +125,10 @@ mod backend {
 #[cfg(feature = "ssr")]
 pub(crate) use backend::backend;
 
-/// A server function's result, with the HTTP status of a refusal set where it is made (on the
-/// server; in the browser this is the identity).
+/// A server function's result, with the HTTP status of a refusal set where it is made (the
+/// bodies of server functions exist only on the server).
+#[cfg(feature = "ssr")]
 pub(crate) fn answer<T>(result: Result<T, crate::error::AppError>) -> Result<T, crate::error::AppError> {
-    #[cfg(feature = "ssr")]
     if let Err(e) = &result {
         e.set_status();
     }
