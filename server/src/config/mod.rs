@@ -1,0 +1,131 @@
+//! Server settings from one schema: [`Settings`] declares every setting once (its flag, its
+//! environment variable, its default, its range and its help), `server --help` prints them,
+//! and [`ServerConfig`] is what [`crate::run`] takes. A flag wins over its variable; an empty
+//! variable counts as unset; a bad value stops the server with clap's message, which names the
+//! flag and the variable. The defaults run Pulse embedded on `127.0.0.1:3000` with nothing else
+//! to start.
+//!
+//! Adding a setting: a field on [`Settings`] (flag, `env`, default, `value_parser` range and a
+//! `[range: ..]` tag in its help, which a test checks against the parser), where it lands in
+//! `From<Settings> for ServerConfig`, and its row in README.md's settings table (a test
+//! compares the table with `--help`).
+//!
+//! Layout: `settings.rs` the schema ([`Settings`]) and its parsing; this file [`ServerConfig`]
+//! and the conversion; `tests.rs` both.
+
+mod settings;
+#[cfg(test)]
+mod tests;
+
+pub use settings::{LeptosEnv, LogFormat, Settings};
+
+use crate::pipeline::{PipelineConfig, RateLimit, RetryPolicy};
+use crate::pubsub::Overflow;
+use leptos::config::{Env, LeptosOptions};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything `run` needs besides a listener. Built from [`Settings`] (its `Default` is the
+/// settings' defaults); tests build it field by field.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where to listen (`--addr` / `PULSE_ADDR`, else `--site-addr` / `LEPTOS_SITE_ADDR`).
+    pub addr: SocketAddr,
+    /// Built site (`LEPTOS_SITE_ROOT`) with the WASM bundle under `site_pkg_dir`.
+    pub site_root: String,
+    /// `LEPTOS_SITE_PKG_DIR`.
+    pub site_pkg_dir: String,
+    /// `LEPTOS_OUTPUT_NAME`: the bundle's file names.
+    pub output_name: String,
+    /// `LEPTOS_ENV` (`DEV` enables cargo-leptos' live reload).
+    pub env: Env,
+    /// The topic ingest publishes on and the pipeline's producer subscribes to (`events`).
+    pub topic: String,
+    /// The producer's subscription buffer, in messages (`PULSE_BUFFER`).
+    pub buffer: usize,
+    /// What a full buffer does to publishers (default: block them).
+    pub overflow: Overflow,
+    /// How the pipeline is shaped: processors, demand, batching, retries, rate limit (see
+    /// [`Settings`]).
+    pub pipeline: PipelineConfig,
+    /// Worker threads of the pipeline's own runtime (`PULSE_PIPELINE_THREADS`).
+    /// HTTP, WebSockets and publishers run on the main runtime; the data plane gets its own
+    /// (measured on 2 cores: one pipeline worker beats two, both in throughput and latency).
+    pub pipeline_threads: usize,
+    /// Longest the pipeline may take to drain on shutdown (`PULSE_DRAIN_TIMEOUT_MS`).
+    pub drain_timeout: Duration,
+    /// Where Pulse keeps state that must survive a restart (`PULSE_DATA_DIR`, relative to the
+    /// working directory like the site root; point it at a volume in production). Created on
+    /// first use.
+    pub data_dir: PathBuf,
+    /// The most entries the dead-letter queue keeps before evicting (and counting) the oldest
+    /// (`PULSE_DLQ_CAPACITY`).
+    pub dlq_capacity: usize,
+}
+
+impl From<Settings> for ServerConfig {
+    fn from(s: Settings) -> Self {
+        let mut pipeline = PipelineConfig::default();
+        pipeline.processors.concurrency = s.processors as usize;
+        pipeline.processors.max_concurrency = s.max_processors.map(|n| n as usize);
+        pipeline.processors.max_demand = s.max_demand as usize;
+        pipeline.batchers[0].batch_size = s.batch_size as usize;
+        pipeline.batchers[0].batch_timeout = Duration::from_millis(s.batch_timeout_ms);
+        pipeline.retry = (s.retry_attempts > 1).then(|| {
+            let default = RetryPolicy::default();
+            let backoff = Duration::from_millis(s.retry_backoff_ms);
+            RetryPolicy {
+                max_attempts: s.retry_attempts,
+                backoff,
+                max_backoff: default.max_backoff.max(backoff),
+                ..default
+            }
+        });
+        pipeline.rate_limit =
+            s.rate_limit_per_s.map(|n| RateLimit { allowed_messages: n, interval: Duration::from_secs(1) });
+        Self {
+            addr: s.addr.unwrap_or(s.site_addr),
+            site_root: s.site_root,
+            site_pkg_dir: s.site_pkg_dir,
+            output_name: s.output_name,
+            env: match s.env {
+                LeptosEnv::Dev => Env::DEV,
+                LeptosEnv::Prod => Env::PROD,
+            },
+            topic: "events".into(),
+            buffer: s.buffer as usize,
+            overflow: Overflow::Block,
+            pipeline,
+            pipeline_threads: s.pipeline_threads as usize,
+            drain_timeout: Duration::from_millis(s.drain_timeout_ms),
+            data_dir: s.data_dir,
+            dlq_capacity: s.dlq_capacity as usize,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    /// The settings' defaults.
+    fn default() -> Self {
+        Settings::defaults().into()
+    }
+}
+
+impl ServerConfig {
+    /// The dead-letter store's file: `dead_letters.redb` in the data directory.
+    pub fn dlq_path(&self) -> PathBuf {
+        self.data_dir.join("dead_letters.redb")
+    }
+
+    /// The Leptos options the renderer and file server need.
+    pub fn leptos_options(&self) -> LeptosOptions {
+        LeptosOptions::builder()
+            .output_name(self.output_name.as_str())
+            .site_root(self.site_root.as_str())
+            .site_pkg_dir(self.site_pkg_dir.as_str())
+            .site_addr(self.addr)
+            .env(self.env.clone())
+            .build()
+    }
+}
