@@ -3,9 +3,11 @@
 //! the page lists, replays and purges it.
 //!
 //! [`DeadLetterSink`] is the last link of the pipeline's acknowledgement chain (after the
-//! ledger, which counts the message failed with its reason, and the feed): it hands the failed
-//! messages to a bounded inbox without ever blocking the pipeline. One task takes what is queued, writes it in one fsynced commit
-//! through the store's writer, and only then counts it as dead-lettered. If the disk cannot
+//! ledger, which counts successes, and the feed): it hands the failed messages to a bounded
+//! inbox without ever blocking the pipeline. One task takes what is queued, writes it in one
+//! fsynced commit through the store's writer, and only then counts it as dead-lettered and
+//! tells the ledger they failed (durable before counted: a crash loses no failure the ledger
+//! showed). If the disk cannot
 //! keep up, what does not fit in the inbox is counted as `not_stored` (never silently gone).
 //! On shutdown the drain flushes the inbox after the pipeline has stopped.
 //!
@@ -16,6 +18,7 @@
 use crate::dlq::{DeadLetter, DeadLetterWriter, DeadLetters, DlqError, Page, ReplayError, Selection};
 use crate::ingest::{Ingest, IngestError};
 use crate::pipeline::{Acknowledger, Message, PREVIOUS_FAILURE};
+use crate::telemetry::{Ledger, failure_kind};
 use app::model::{DeadLetterStats, SensorReading};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,6 +35,8 @@ const COMMIT_MAX: usize = 8_192;
 struct Failed {
     data: SensorReading,
     failures: Vec<(String, String)>,
+    /// What the ledger counts it under.
+    kind: &'static str,
 }
 
 #[derive(Default)]
@@ -47,6 +52,7 @@ struct Counters {
 pub(crate) struct DeadLetterSink {
     inbox: mpsc::Sender<Vec<Failed>>,
     counters: Arc<Counters>,
+    ledger: Arc<Ledger>,
 }
 
 impl Acknowledger<SensorReading> for DeadLetterSink {
@@ -55,8 +61,11 @@ impl Acknowledger<SensorReading> for DeadLetterSink {
             return;
         }
         let batch: Vec<Failed> = failed.iter().map(to_failed).collect();
-        if self.inbox.try_send(batch).is_err() {
-            self.counters.not_stored.fetch_add(failed.len() as u64, Ordering::Relaxed);
+        if let Err(refused) = self.inbox.try_send(batch) {
+            // Never stored, so settled now: counted failed, and as not stored.
+            let batch = refused.into_inner();
+            self.counters.not_stored.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            self.ledger.failures_settled(&batch.iter().map(|f| f.kind).collect::<Vec<_>>());
         }
     }
 }
@@ -73,7 +82,7 @@ fn to_failed(m: &Message<SensorReading>) -> Failed {
     if let Some(f) = m.failure() {
         failures.push((f.kind.to_owned(), f.reason.clone()));
     }
-    Failed { data: m.data.clone(), failures }
+    Failed { data: m.data.clone(), failures, kind: failure_kind(m) }
 }
 
 /// Cheap-clone handle: the store, its writer task, and the counts the stats show.
@@ -84,12 +93,18 @@ pub(crate) struct DeadLetterQueue {
     flush: CancellationToken,
     task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
     source: Arc<str>,
+    ledger: Arc<Ledger>,
 }
 
 impl DeadLetterQueue {
     /// Opens the store and starts the task that writes to it; returns the queue and the
     /// acknowledger the pipeline is started with.
-    pub(crate) fn start(store: DeadLetters, source: &str) -> Result<(Self, DeadLetterSink), DlqError> {
+    /// Failures are counted in `ledger` once their letters are committed.
+    pub(crate) fn start(
+        store: DeadLetters,
+        source: &str,
+        ledger: Arc<Ledger>,
+    ) -> Result<(Self, DeadLetterSink), DlqError> {
         let counters = Arc::new(Counters::default());
         counters.stored.store(store.len()?, Ordering::Relaxed);
         counters.evicted.store(store.evicted()?, Ordering::Relaxed);
@@ -101,10 +116,11 @@ impl DeadLetterQueue {
             flush: flush.clone(),
             task: Arc::default(),
             source: source.into(),
+            ledger: ledger.clone(),
         };
         let task = tokio::spawn(queue.clone().write(rx, flush));
         *queue.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
-        Ok((queue, DeadLetterSink { inbox: tx, counters }))
+        Ok((queue, DeadLetterSink { inbox: tx, counters, ledger }))
     }
 
     /// The writing task: takes everything queued, writes it in one commit, counts it.
@@ -124,6 +140,7 @@ impl DeadLetterQueue {
                 }
             }
             let n = failed.len() as u64;
+            let kinds: Vec<&'static str> = failed.iter().map(|f| f.kind).collect();
             let letters: Vec<DeadLetter> = failed.into_iter().map(|f| self.letter(f)).collect();
             match writer.send(letters).await {
                 Ok(appended) => {
@@ -135,6 +152,8 @@ impl DeadLetterQueue {
                     self.counters.not_stored.fetch_add(n, Ordering::Relaxed);
                 }
             }
+            // Committed (or given up on, and counted so): only now are they failed.
+            self.ledger.failures_settled(&kinds);
         }
         drop(writer);
         let _ = writer_task.await;

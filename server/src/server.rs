@@ -51,10 +51,11 @@ pub async fn run(
         },
     )?;
     let store = DeadLetters::open(config.dlq_path(), config.dlq_capacity)?;
-    let (dead_letters, dead_letter_sink) = DeadLetterQueue::start(store, &config.topic)?;
+    let (dead_letters, dead_letter_sink) = DeadLetterQueue::start(store, &config.topic, ledger.clone())?;
     let feed = Arc::new(Feed::default());
-    // Every acknowledgement, in this order: counted in the ledger (failures with their
-    // reason), sampled for the live feed, and failures handed to the dead-letter queue.
+    // Every acknowledgement, in this order: successes counted in the ledger, a sample for the
+    // live feed, failures to the dead-letter queue (which counts them failed in the ledger
+    // once their letters are on disk).
     let acknowledger =
         AckChain::default().then(ledger.clone()).then(feed.clone()).then(Arc::new(dead_letter_sink));
     let mut pipeline_config = config.pipeline.clone();

@@ -1,6 +1,11 @@
 //! The ledger: where every published message is accounted for, as processed, failed (with its
 //! reason) or dropped (with why). Counters are bumped once per chunk or batch, never per message
 //! hand-off.
+//!
+//! A success counts when it is acknowledged. A failure counts only once its dead letter is
+//! committed to disk (or the dead-letter queue gave up on it, counted there as `not_stored`):
+//! the dead-letter queue calls [`Ledger::failures_settled`]. Until then it is in flight, so a
+//! crash never loses a failure the ledger has shown.
 
 use crate::pipeline::{Acknowledger, Event, Message, Observer, Status};
 use app::model::{ReasonCount, StatsSnapshot};
@@ -115,20 +120,34 @@ fn sorted(items: impl Iterator<Item = (&'static str, u64)>) -> Vec<ReasonCount> 
     v
 }
 
-impl<T> Acknowledger<T> for Ledger {
-    fn ack(&self, successful: &[Message<T>], failed: &[Message<T>]) {
-        if !failed.is_empty() {
-            let mut kinds = self.failure_kinds.lock().unwrap_or_else(|e| e.into_inner());
-            for m in failed {
-                let kind = match &m.status {
-                    Status::Failed(f) => f.kind,
-                    Status::Ok => "failed without a reason",
-                };
-                *kinds.entry(kind).or_default() += 1;
-            }
-            drop(kinds);
-            self.failed.fetch_add(failed.len() as u64, Ordering::AcqRel);
+impl Ledger {
+    /// Counts failed messages whose fate is settled: their dead letters are committed (or the
+    /// queue could not store them, which it counts). `kinds` holds each one's failure kind.
+    pub(crate) fn failures_settled(&self, kinds: &[&'static str]) {
+        if kinds.is_empty() {
+            return;
         }
+        let mut by_kind = self.failure_kinds.lock().unwrap_or_else(|e| e.into_inner());
+        for kind in kinds {
+            *by_kind.entry(kind).or_default() += 1;
+        }
+        drop(by_kind);
+        self.failed.fetch_add(kinds.len() as u64, Ordering::AcqRel);
+    }
+}
+
+/// The failure kind the ledger counts a failed message under.
+pub(crate) fn failure_kind<T>(m: &Message<T>) -> &'static str {
+    match &m.status {
+        Status::Failed(f) => f.kind,
+        Status::Ok => "failed without a reason",
+    }
+}
+
+/// The chain's first link: counts successes. Failures wait for the dead-letter queue
+/// ([`Ledger::failures_settled`]).
+impl<T> Acknowledger<T> for Ledger {
+    fn ack(&self, successful: &[Message<T>], _failed: &[Message<T>]) {
         if !successful.is_empty() {
             self.processed.fetch_add(successful.len() as u64, Ordering::AcqRel);
         }
@@ -162,6 +181,10 @@ mod tests {
         assert_eq!((s.published, s.in_flight), (10, 10));
         let failed: Vec<_> = msgs(2).into_iter().map(|m| m.failed("bad", "too hot")).collect();
         l.ack(&msgs(5), &failed);
+        l.fill(&mut s);
+        assert_eq!((s.processed, s.failed, s.in_flight), (5, 0, 5), "failures wait to be settled");
+        let kinds: Vec<_> = failed.iter().map(failure_kind).collect();
+        l.failures_settled(&kinds);
         l.dropped(DropReason::NoSubscriber, 1);
         l.dropped(DropReason::BufferFull, 2);
         l.fill(&mut s);

@@ -15,5 +15,5 @@ mod rates;
 
 pub(crate) use aggregates::Aggregates;
 pub(crate) use feed::{Feed, unix_ms};
-pub(crate) use ledger::{DropReason, Ledger};
+pub(crate) use ledger::{DropReason, Ledger, failure_kind};
 pub(crate) use rates::Rates;
