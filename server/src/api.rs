@@ -175,3 +175,66 @@ mod tests {
         assert_eq!(err("{}").status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
+
+/// Properties of decoding and validation over generated input: nothing panics, what is taken is
+/// well-formed, and a well-formed reading survives the trip through JSON with the verdict its
+/// range gives.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use app::model::Kind;
+    use proptest::prelude::*;
+
+    fn kind() -> impl Strategy<Value = Kind> {
+        prop_oneof![Just(Kind::Temperature), Just(Kind::Humidity), Just(Kind::Pressure)]
+    }
+
+    fn reading() -> impl Strategy<Value = SensorReading> {
+        // Values in tenths, as sensors send them (serde_json reads back such decimals exactly).
+        ("[a-z0-9-]{1,64}", kind(), -20_000i32..20_000, proptest::option::of(0u64..4_000_000_000_000))
+            .prop_map(|(sensor, kind, tenths, at)| SensorReading {
+                sensor,
+                kind,
+                value: f64::from(tenths) / 10.0,
+                at,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_refused_or_give_well_formed_readings(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(readings) = parse_readings(&body) {
+                prop_assert!(readings.iter().all(|r| r.check_shape().is_ok()));
+            }
+        }
+
+        #[test]
+        fn any_json_text_is_refused_or_well_formed(body in r#"[\[\]{}",:a-z0-9. -]{0,200}"#) {
+            if let Ok(readings) = parse_readings(body.as_bytes()) {
+                prop_assert!(readings.iter().all(|r| r.check_shape().is_ok()));
+            }
+        }
+
+        #[test]
+        fn a_well_formed_batch_round_trips_and_validates_by_its_range(batch in proptest::collection::vec(reading(), 1..20)) {
+            let body = serde_json::to_vec(&batch).expect("serializes");
+            let back = parse_readings(&body).expect("a well-formed batch is taken");
+            prop_assert_eq!(&back, &batch);
+            for r in &back {
+                prop_assert_eq!(r.validate().is_ok(), r.kind.valid_range().contains(&r.value));
+            }
+        }
+
+        #[test]
+        fn a_blank_or_overlong_sensor_is_refused_naming_its_place(sensor in prop_oneof!["[ ]{0,3}", "[a-z]{65,80}"], i in 0usize..5) {
+            let mut batch: Vec<serde_json::Value> =
+                (0..5).map(|n| serde_json::json!({"sensor": format!("s-{n}"), "kind": "humidity", "value": 40.0})).collect();
+            batch[i]["sensor"] = serde_json::Value::String(sensor);
+            let body = serde_json::to_vec(&batch).expect("serializes");
+            match parse_readings(&body) {
+                Err(ApiError::Invalid(why)) => prop_assert!(why.starts_with(&format!("[{i}].")), "{}", why),
+                other => prop_assert!(false, "refused as invalid, got {:?}", other.map(|r| r.len())),
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! `server`: reads its settings (`server --help` lists them: flags and environment variables,
-//! see `config::Settings`), sets up logging, serves until SIGTERM / Ctrl-C, then drains.
+//! see `config::Settings`), sets up logging, serves until SIGTERM / Ctrl-C, then drains; a
+//! second signal during the drain exits at once (status 130).
 
 use anyhow::Context;
 use pulse_server::ServerConfig;
@@ -19,7 +20,11 @@ async fn main() -> anyhow::Result<()> {
         let shutdown = shutdown.clone();
         async move {
             wait_for_signal().await;
+            tracing::info!("shutting down: draining (a second signal exits at once)");
             shutdown.cancel();
+            wait_for_signal().await;
+            tracing::warn!("second signal: exiting without finishing the drain");
+            std::process::exit(130);
         }
     });
     pulse_server::run(config, listener, shutdown).await?;

@@ -90,6 +90,8 @@ impl Drain {
             failed = s.failed,
             dropped = s.dropped,
             in_flight = s.in_flight,
+            dead_letters_stored = s.dead_letters.stored,
+            dead_letters_not_stored = s.dead_letters.not_stored,
             "final ledger"
         );
         s

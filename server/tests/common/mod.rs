@@ -133,3 +133,106 @@ impl TestServer {
 pub(crate) fn reading(sensor: &str, kind: &str, value: f64) -> serde_json::Value {
     serde_json::json!({ "sensor": sensor, "kind": kind, "value": value })
 }
+
+/// The real `server` binary as its own process on a free loopback port: for tests that signal
+/// or kill it. Its stdout (JSON log lines) goes to `log`; it is killed when dropped.
+pub(crate) struct ServerProcess {
+    pub(crate) child: std::process::Child,
+    pub(crate) base: String,
+    pub(crate) log: std::path::PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts the binary with its data in `data` and `env` on top of the defaults, and waits
+    /// (at most 10 s) until `/healthz` answers.
+    pub(crate) async fn start(data: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let log = data.join(format!("server-{port}.log"));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("PULSE_ADDR", format!("127.0.0.1:{port}"))
+            .env("PULSE_DATA_DIR", data)
+            .env("PULSE_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .env("RUST_BACKTRACE", "0")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&log).expect("log file"))
+            .stderr(std::fs::File::create(log.with_extension("err")).expect("stderr file"))
+            .spawn()
+            .expect("server starts");
+        let node = Self { child, base: format!("http://127.0.0.1:{port}"), log };
+        for _ in 0..200 {
+            if reqwest::get(format!("{}/healthz", node.base)).await.is_ok_and(|r| r.status() == 200) {
+                return node;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not answer /healthz within 10 s");
+    }
+
+    pub(crate) async fn stats(&self) -> StatsSnapshot {
+        reqwest::get(format!("{}/api/stats", self.base)).await.expect("stats").json().await.expect("JSON")
+    }
+
+    /// Calls server function `endpoint`; returns the status.
+    pub(crate) async fn rpc(&self, endpoint: &str, form: &[(&str, &str)]) -> u16 {
+        let res = reqwest::Client::new()
+            .post(format!("{}/rpc/{endpoint}", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        res.status().as_u16()
+    }
+
+    /// Sends SIGTERM (through `kill`, so the tests need no unsafe code).
+    pub(crate) fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "SIGTERM sent");
+    }
+
+    /// The process's resident set now, in MiB (from `/proc`).
+    pub(crate) fn rss_mib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    }
+
+    /// Waits (polling, at most `limit`) for the process to exit; its status, or `None`.
+    pub(crate) async fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let polls = limit.as_millis() / 20;
+        for _ in 0..polls {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    /// The fields of the "final ledger" log line, if it was written.
+    pub(crate) fn final_ledger(&self) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(&self.log).ok()?;
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["fields"]["message"] == "final ledger")
+            .map(|v| v["fields"].clone())
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
