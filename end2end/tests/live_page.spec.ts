@@ -106,10 +106,22 @@ test("the layout fits a phone without sideways scrolling and keeps its size whil
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
   await page.setViewportSize({ width: 1360, height: 900 });
-  const box = async () => page.getByTestId("published").locator("xpath=ancestor::div[@class='stat']").boundingBox();
-  const before = await box();
+  const figure = page.getByTestId("published");
+  const card = figure.locator("xpath=ancestor::div[@class='stat']");
+  const boxes = async () => ({
+    card: await card.boundingBox(),
+    counters: await page.getByRole("region", { name: "Pipeline counters" }).boundingBox(),
+    controls: await page.getByRole("complementary", { name: "Controls" }).boundingBox(),
+  });
+  const shown = (await figure.textContent()) ?? "";
+  const published = await counter(page, "published");
+  const before = await boxes();
+  await page.getByLabel("Burst of").fill("2500");
   await page.getByRole("button", { name: "Publish burst" }).click();
-  await expect(page.getByTestId("publish-outcome")).toContainText("Published");
-  await page.waitForTimeout(500);
-  expect(await box()).toEqual(before);
+  await expect(page.getByTestId("publish-outcome")).toHaveText("Published 2,500 events.");
+  // The figure changed on screen…
+  await expect.poll(() => counter(page, "published"), { timeout: 3_000 }).toBe(published + 2_500);
+  await expect(figure).not.toHaveText(shown);
+  // …and nothing around it moved or grew.
+  expect(await boxes()).toEqual(before);
 });
