@@ -125,3 +125,23 @@ test("the layout fits a phone without sideways scrolling and keeps its size whil
   // …and nothing around it moved or grew.
   expect(await boxes()).toEqual(before);
 });
+
+test("on a wide screen the controls column starts at the top beside the views, however tall they grow", async ({ page }) => {
+  await page.setViewportSize({ width: 1360, height: 900 });
+  await openLivePage(page);
+  // Load: dead letters and failures make the views column much taller than the controls.
+  const bad = Array.from({ length: 12 }, (_, i) => ({ sensor: `tall-${i}`, kind: "pressure", value: 9000 + i }));
+  expect((await page.request.post("/api/events", { data: bad })).status()).toBe(202);
+  await expect(page.getByTestId("dlq-list")).toContainText("tall-11", { timeout: 5_000 });
+  const controls = page.getByRole("complementary", { name: "Controls" });
+  const views = controls.locator("xpath=following-sibling::div[contains(@class, 'views')]");
+  for (const where of ["top", "bottom"] as const) {
+    await page.evaluate((w) => window.scrollTo(0, w === "top" ? 0 : document.documentElement.scrollHeight), where);
+    await expect.poll(() => page.evaluate(() => window.scrollY > 0)).toBe(where === "bottom");
+    const [c, v] = [await controls.boundingBox(), await views.boundingBox()];
+    expect(c && v, "both columns are laid out").toBeTruthy();
+    expect(v!.height, "the views are taller than the controls").toBeGreaterThan(c!.height + 100);
+    expect(c!.x + c!.width, `${where}: controls left of the views`).toBeLessThanOrEqual(v!.x);
+    expect(Math.abs(c!.y - v!.y), `${where}: the columns' tops`).toBeLessThanOrEqual(1);
+  }
+});
