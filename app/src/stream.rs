@@ -2,10 +2,17 @@
 //!
 //! On the server this does nothing (the first paint is rendered from the backend's frame); in
 //! the browser it connects to `/ws`, decodes each binary frame (`model::wire`), hands it to the
-//! page, reconnects with exponential back-off when
-//! the socket closes (a restarted server is picked up by itself: its first frame is full), and
-//! tells the page whether it is live so a visitor knows the numbers are current. The socket is
-//! closed when the page that opened it goes away.
+//! page, and tells the page whether its numbers are current: "live" while frames arrive,
+//! "stale" once [`link::STALE_TICKS`] frame periods pass without one (a half-open socket never
+//! closes by itself: the client closes it and reconnects), "reconnecting…" while the socket is
+//! down. Reconnects back off exponentially ([`link::backoff_ms`]); a restarted server is picked
+//! up by itself (its first frame is full). The socket is closed when the page that opened it
+//! goes away.
+//!
+//! Every decision (which socket is current, back-off, staleness, the badge) is made by the pure
+//! [`link::Link`]; the browser half below only opens sockets and runs timers.
+
+pub mod link;
 
 use crate::model::LiveFrame;
 use leptos::prelude::*;
@@ -17,6 +24,8 @@ pub enum Connection {
     Connecting,
     /// Frames are arriving.
     Live,
+    /// Frames stopped arriving on an open socket; it is being replaced.
+    Stale,
     /// The socket closed; a new attempt is scheduled.
     Reconnecting,
 }
@@ -27,6 +36,7 @@ impl Connection {
         match self {
             Connection::Connecting => "connecting…",
             Connection::Live => "live",
+            Connection::Stale => "stale",
             Connection::Reconnecting => "reconnecting…",
         }
     }
@@ -37,22 +47,19 @@ impl Connection {
 pub fn connect(connection: WriteSignal<Connection>, on_frame: impl Fn(LiveFrame) + 'static) {
     #[cfg(feature = "hydrate")]
     {
-        let generation = client::start(connection, std::rc::Rc::new(on_frame));
-        on_cleanup(move || client::stop(generation));
+        let id = client::start(connection, std::rc::Rc::new(on_frame));
+        on_cleanup(move || client::stop(id));
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (connection, on_frame);
 }
 
-/// Delay before reconnect attempt `attempt` (0-based): 250 ms doubling up to 5 s.
-pub fn backoff_ms(attempt: u32) -> u32 {
-    250u32.saturating_mul(1 << attempt.min(5)).min(5_000)
-}
-
 #[cfg(feature = "hydrate")]
 mod client {
-    use super::{Connection, backoff_ms};
+    use super::Connection;
+    use super::link::{FRAME_MS, Link, Step};
     use crate::model::{LiveFrame, wire};
+    use gloo_timers::callback::{Interval, Timeout};
     use leptos::prelude::*;
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
@@ -62,24 +69,55 @@ mod client {
 
     type OnFrame = Rc<dyn Fn(LiveFrame)>;
 
-    /// The open socket and the callbacks it holds. Kept until the next attempt replaces it, so
-    /// callbacks are dropped only once they can no longer run (no leak per reconnect).
+    /// An open socket and the callbacks it holds. Dropped when the socket is given up or
+    /// replaced: its callbacks are detached first (a dropped closure must never be called by the
+    /// browser), then it is closed.
     struct Socket {
         ws: WebSocket,
-        _on_open: Closure<dyn FnMut()>,
         _on_message: Closure<dyn FnMut(MessageEvent)>,
         _on_close: Closure<dyn FnMut()>,
     }
 
-    thread_local! {
-        static CURRENT: RefCell<Option<Socket>> = const { RefCell::new(None) };
-        /// Bumped by every start and stop: callbacks of an older stream see a different number
-        /// and do nothing.
-        static GENERATION: Cell<u64> = const { Cell::new(0) };
+    impl Drop for Socket {
+        fn drop(&mut self) {
+            self.ws.set_onmessage(None);
+            self.ws.set_onclose(None);
+            let _ = self.ws.close();
+        }
     }
 
-    fn current(generation: u64) -> bool {
-        GENERATION.with(Cell::get) == generation
+    /// The page's stream: its [`Link`], its socket, and the ticker that notices silence.
+    /// Dropping it closes the socket and stops the ticker.
+    struct Stream {
+        id: u64,
+        link: Link,
+        socket: Option<Socket>,
+        set_conn: WriteSignal<Connection>,
+        on_frame: OnFrame,
+        _ticks: Interval,
+    }
+
+    thread_local! {
+        static STREAM: RefCell<Option<Stream>> = const { RefCell::new(None) };
+        /// Bumped by every start: callbacks and timers of an older stream find another id.
+        static IDS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Runs `f` on stream `id` (`None` if it is not the current stream any more), then shows
+    /// the link's state if `f` changed it. The signal is set once the stream is released.
+    fn with_stream<R>(id: u64, f: impl FnOnce(&mut Stream) -> R) -> Option<R> {
+        let (result, changed) = STREAM.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            let stream = cell.as_mut().filter(|s| s.id == id)?;
+            let before = stream.link.state();
+            let result = f(stream);
+            let after = stream.link.state();
+            Some((result, (after != before).then_some((stream.set_conn, after))))
+        })?;
+        if let Some((set_conn, state)) = changed {
+            set_conn.try_set(state);
+        }
+        Some(result)
     }
 
     fn url() -> Option<String> {
@@ -88,102 +126,106 @@ mod client {
         Some(format!("{scheme}://{}/ws", location.host().ok()?))
     }
 
+    /// Starts the page's stream (replacing any other); returns its id for [`stop`].
     pub fn start(set_conn: WriteSignal<Connection>, on_frame: OnFrame) -> u64 {
-        let generation = GENERATION.with(|g| {
-            g.set(g.get() + 1);
-            g.get()
+        let id = IDS.with(|ids| {
+            ids.set(ids.get() + 1);
+            ids.get()
         });
-        connect(set_conn, on_frame, generation, 0);
-        generation
+        let ticks = Interval::new(FRAME_MS, move || {
+            if let Some(step) = with_stream(id, |s| s.link.tick()) {
+                follow(id, step);
+            }
+        });
+        let stream = Stream { id, link: Link::new(), socket: None, set_conn, on_frame, _ticks: ticks };
+        let replaced = STREAM.with(|cell| cell.replace(Some(stream)));
+        drop(replaced);
+        open(id);
+        id
     }
 
-    pub fn stop(generation: u64) {
-        if current(generation) {
-            GENERATION.with(|g| g.set(g.get() + 1));
-            discard_current();
-        }
+    /// Stops stream `id` if it is still the current one: its socket closes, its timers find
+    /// nothing to do.
+    pub fn stop(id: u64) {
+        let stopped = STREAM.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.as_ref().is_some_and(|s| s.id == id) { cell.take() } else { None }
+        });
+        drop(stopped);
     }
 
-    /// Closes the current socket, if any, and drops its callbacks, detached first: a dropped
-    /// closure must never be called by the browser (the socket may still be open, e.g. when a
-    /// new page starts a stream before the old one was cleaned up).
-    fn discard_current() {
-        if let Some(socket) = CURRENT.with(|c| c.borrow_mut().take()) {
-            socket.ws.set_onopen(None);
-            socket.ws.set_onmessage(None);
-            socket.ws.set_onclose(None);
-            let _ = socket.ws.close();
-        }
-    }
-
-    fn retry(set_conn: WriteSignal<Connection>, on_frame: OnFrame, generation: u64, attempt: u32) {
-        set_conn.try_set(Connection::Reconnecting);
-        gloo_timers::callback::Timeout::new(backoff_ms(attempt), move || {
-            if current(generation) {
-                connect(set_conn, on_frame, generation, attempt + 1);
+    /// Does what the link answered: on a retry, drops the socket now and opens a new one later.
+    fn follow(id: u64, step: Step) {
+        let Step::Retry { delay_ms, generation } = step else { return };
+        let given_up = with_stream(id, |s| s.socket.take());
+        drop(given_up);
+        Timeout::new(delay_ms, move || {
+            if with_stream(id, |s| s.link.due(generation)) == Some(true) {
+                open(id);
             }
         })
         .forget();
     }
 
-    fn connect(set_conn: WriteSignal<Connection>, on_frame: OnFrame, generation: u64, attempt: u32) {
-        discard_current();
+    fn open(id: u64) {
+        let Some((generation, on_frame)) = with_stream(id, |s| (s.link.open(), s.on_frame.clone())) else {
+            return;
+        };
+        let closed = move || {
+            if let Some(step) = with_stream(id, |s| s.link.closed(generation)) {
+                follow(id, step);
+            }
+        };
         let Some(ws) = url().and_then(|u| WebSocket::new(&u).ok()) else {
-            retry(set_conn, on_frame, generation, attempt);
+            closed();
             return;
         };
         // Frames are binary (postcard, see `model::wire`): read them as ArrayBuffers.
         ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
-        // A socket that opened once starts its back-off afresh when it closes.
-        let opened = Rc::new(Cell::new(false));
-        let on_open = Closure::<dyn FnMut()>::new({
-            let opened = opened.clone();
-            move || {
-                opened.set(true);
-                set_conn.try_set(Connection::Live);
-            }
-        });
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
-            let on_frame = on_frame.clone();
-            move |e: MessageEvent| {
-                let Ok(buffer) = e.data().dyn_into::<js_sys::ArrayBuffer>() else { return };
-                match wire::decode::<LiveFrame>(&js_sys::Uint8Array::new(&buffer).to_vec()) {
-                    Ok(frame) if current(generation) => on_frame(frame),
-                    Ok(_) => {}
-                    Err(err) => leptos::logging::warn!("bad frame from /ws: {err}"),
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let Ok(buffer) = e.data().dyn_into::<js_sys::ArrayBuffer>() else { return };
+            match wire::decode::<LiveFrame>(&js_sys::Uint8Array::new(&buffer).to_vec()) {
+                // Only the current socket's frames are shown (and keep it fresh).
+                Ok(frame) => {
+                    if with_stream(id, |s| s.link.frame(generation)) == Some(true) {
+                        on_frame(frame);
+                    }
                 }
+                Err(err) => leptos::logging::warn!("bad frame from /ws: {err}"),
             }
         });
-        let on_close = Closure::<dyn FnMut()>::new(move || {
-            if current(generation) {
-                retry(set_conn, on_frame.clone(), generation, if opened.get() { 0 } else { attempt });
-            }
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        let on_close = Closure::<dyn FnMut()>::new(closed);
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        CURRENT.with(|c| {
-            *c.borrow_mut() =
-                Some(Socket { ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
-        });
+        let socket = Socket { ws, _on_message: on_message, _on_close: on_close };
+        // The socket replaced (if any) is dropped here, detached and closed.
+        let replaced = with_stream(id, |s| s.socket.replace(socket));
+        drop(replaced);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::link::{Link, STALE_TICKS};
 
+    /// What the badge says after each event of a stream whose frames stop, then come back.
     #[test]
-    fn backoff_doubles_and_caps() {
-        assert_eq!(backoff_ms(0), 250);
-        assert_eq!(backoff_ms(1), 500);
-        assert_eq!(backoff_ms(4), 4_000);
-        assert_eq!(backoff_ms(5), 5_000);
-        assert_eq!(backoff_ms(40), 5_000);
-    }
-
-    #[test]
-    fn labels() {
-        assert_eq!(Connection::Reconnecting.label(), "reconnecting…");
+    fn the_badge_follows_the_stream() {
+        let mut link = Link::new();
+        let mut said = vec![link.state().label()];
+        let first = link.open();
+        link.frame(first);
+        said.push(link.state().label());
+        for _ in 0..STALE_TICKS {
+            link.tick();
+        }
+        said.push(link.state().label());
+        let second = link.open();
+        link.closed(second);
+        said.push(link.state().label());
+        let third = link.open();
+        link.frame(third);
+        said.push(link.state().label());
+        assert_eq!(said, ["connecting…", "live", "stale", "reconnecting…", "live"]);
     }
 }

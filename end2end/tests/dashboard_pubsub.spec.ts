@@ -19,3 +19,12 @@ test("the pub/sub tab lists topics and subscribers, and their counts move", asyn
   await expect.poll(() => published.textContent(), { timeout: 5_000 }).not.toBe(before);
   await expect.poll(() => delivered.textContent(), { timeout: 5_000 }).not.toBe(deliveredBefore);
 });
+
+test("a percent-encoded tab in the address opens that tab, in the first paint and once hydrated", async ({ page, request }) => {
+  // The server's first paint reads the query too: the tab is already current in the HTML.
+  const html = await (await request.get("/dashboard?tab=pub%73ub")).text();
+  expect(html).toMatch(/<a href="\/dashboard\?tab=pubsub" aria-current="page"/);
+  await openDashboard(page, "pub%73ub");
+  await expect(page.getByRole("link", { name: "Pub/sub" })).toHaveAttribute("aria-current", "page");
+  await expect(page.getByTestId("topic-row").filter({ hasText: "events" })).toBeVisible();
+});

@@ -106,10 +106,42 @@ test("the layout fits a phone without sideways scrolling and keeps its size whil
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
   await page.setViewportSize({ width: 1360, height: 900 });
-  const box = async () => page.getByTestId("published").locator("xpath=ancestor::div[@class='stat']").boundingBox();
-  const before = await box();
+  const figure = page.getByTestId("published");
+  const card = figure.locator("xpath=ancestor::div[@class='stat']");
+  const boxes = async () => ({
+    card: await card.boundingBox(),
+    counters: await page.getByRole("region", { name: "Pipeline counters" }).boundingBox(),
+    controls: await page.getByRole("complementary", { name: "Controls" }).boundingBox(),
+  });
+  const shown = (await figure.textContent()) ?? "";
+  const published = await counter(page, "published");
+  const before = await boxes();
+  await page.getByLabel("Burst of").fill("2500");
   await page.getByRole("button", { name: "Publish burst" }).click();
-  await expect(page.getByTestId("publish-outcome")).toContainText("Published");
-  await page.waitForTimeout(500);
-  expect(await box()).toEqual(before);
+  await expect(page.getByTestId("publish-outcome")).toHaveText("Published 2,500 events.");
+  // The figure changed on screen…
+  await expect.poll(() => counter(page, "published"), { timeout: 3_000 }).toBe(published + 2_500);
+  await expect(figure).not.toHaveText(shown);
+  // …and nothing around it moved or grew.
+  expect(await boxes()).toEqual(before);
+});
+
+test("on a wide screen the controls column starts at the top beside the views, however tall they grow", async ({ page }) => {
+  await page.setViewportSize({ width: 1360, height: 900 });
+  await openLivePage(page);
+  // Load: dead letters and failures make the views column much taller than the controls.
+  const bad = Array.from({ length: 12 }, (_, i) => ({ sensor: `tall-${i}`, kind: "pressure", value: 9000 + i }));
+  expect((await page.request.post("/api/events", { data: bad })).status()).toBe(202);
+  await expect(page.getByTestId("dlq-list")).toContainText("tall-11", { timeout: 5_000 });
+  const controls = page.getByRole("complementary", { name: "Controls" });
+  const views = controls.locator("xpath=following-sibling::div[contains(@class, 'views')]");
+  for (const where of ["top", "bottom"] as const) {
+    await page.evaluate((w) => window.scrollTo(0, w === "top" ? 0 : document.documentElement.scrollHeight), where);
+    await expect.poll(() => page.evaluate(() => window.scrollY > 0)).toBe(where === "bottom");
+    const [c, v] = [await controls.boundingBox(), await views.boundingBox()];
+    expect(c && v, "both columns are laid out").toBeTruthy();
+    expect(v!.height, "the views are taller than the controls").toBeGreaterThan(c!.height + 100);
+    expect(c!.x + c!.width, `${where}: controls left of the views`).toBeLessThanOrEqual(v!.x);
+    expect(Math.abs(c!.y - v!.y), `${where}: the columns' tops`).toBeLessThanOrEqual(1);
+  }
 });

@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 import path from "node:path";
-import { openLivePage, resetControls } from "./helpers";
+import { counter, openLivePage, resetControls } from "./helpers";
 
 // The README's screenshots, taken by every end-to-end run so they always show the page as it is:
 // a wide screen in the light theme and a phone in the dark theme, with the simulated publisher
@@ -21,7 +21,11 @@ for (const [name, width, height, colorScheme] of [
     await page.getByLabel("Invalid").fill("10");
     await page.getByTestId("sim-start").click();
     await expect(page.getByTestId("sim-state")).toContainText("Running");
-    await page.waitForTimeout(5_000);
+    // Enough traffic to look at: a few seconds of it, with failures and dead letters listed.
+    const published = await counter(page, "published");
+    await expect.poll(() => counter(page, "published"), { timeout: 15_000 }).toBeGreaterThan(published + 1_200);
+    await expect(page.getByRole("list", { name: "Why messages failed or were dropped" })).toContainText("out of range");
+    await expect(page.getByTestId("dlq-list").locator("li").first()).toBeVisible();
     await page.screenshot({ path: path.join(out, `${name}.png`), fullPage: width > 1000 });
   });
 }

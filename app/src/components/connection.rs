@@ -3,13 +3,14 @@
 use crate::stream::Connection;
 use leptos::prelude::*;
 
-/// Shows "live", "connecting…" or "reconnecting…"; announced politely to screen readers.
+/// Shows "live", "stale", "connecting…" or "reconnecting…"; announced politely to screen
+/// readers.
 #[component]
 pub fn ConnectionBadge(connection: ReadSignal<Connection>) -> impl IntoView {
     let class = move || match connection.get() {
         Connection::Live => "badge badge-live",
         Connection::Connecting => "badge badge-wait",
-        Connection::Reconnecting => "badge badge-down",
+        Connection::Stale | Connection::Reconnecting => "badge badge-down",
     };
     view! {
         <span class=class role="status" aria-live="polite" data-testid="connection">

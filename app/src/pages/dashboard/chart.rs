@@ -165,11 +165,29 @@ mod tests {
         assert_eq!(series(def, &rows(&[1.0, 2.0])).len(), 3);
     }
 
+    /// The points of an SVG `points` attribute, as numbers.
+    fn points(p: &str) -> Vec<(f64, f64)> {
+        p.split_whitespace()
+            .map(|xy| {
+                let (x, y) = xy.split_once(',').expect("x,y");
+                (x.parse().expect("x"), y.parse().expect("y"))
+            })
+            .collect()
+    }
+
     #[test]
     fn polyline_ends_at_the_right_edge_and_stays_in_the_box() {
         let p = polyline(&[0.0, 50.0, 100.0, 500.0], 100.0);
         let last = p.split_whitespace().last().expect("points");
         assert_eq!(last, "300.0,1.0");
-        assert!(p.split_whitespace().all(|xy| !xy.contains('-')));
+        // Every point inside the viewBox (0 0 300 80), whatever the values and how many.
+        let many: Vec<f64> = (0..HISTORY_ROWS + 40).map(|i| (i % 7) as f64 * 30.0 - 50.0).collect();
+        for values in [&[0.0, 50.0, 100.0, 500.0][..], &[-5.0], &[1e12, 0.0], &many[..]] {
+            let pts = points(&polyline(values, 100.0));
+            assert_eq!(pts.len(), values.len());
+            for (x, y) in pts {
+                assert!((0.0..=W).contains(&x) && (0.0..=H).contains(&y), "({x}, {y}) outside 0 0 {W} {H}");
+            }
+        }
     }
 }

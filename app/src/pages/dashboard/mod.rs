@@ -43,21 +43,52 @@ pub fn hydrate() {
     leptos::mount::hydrate_body(DashboardRoot);
 }
 
-/// The value of `name` in the page's query string: the request's on the server, the address
-/// bar's in the browser. Values are compared with known words or parsed as numbers, so they
-/// are taken as written (no percent-decoding).
+/// The value of `name` in the page's query string: the request's on the server (the first
+/// paint), the address bar's in the browser; percent-decoded either way (see [`param_in`]).
 fn query_param(name: &str) -> Option<String> {
     param_in(&current_query()?, name)
 }
 
-/// The value of `name` in a query string (with or without its `?`); `a` alone is `a=`.
-fn param_in(query: &str, name: &str) -> Option<String> {
+/// The `name=value` pairs of a query string (with or without its `?`), as written; `a` alone is
+/// `a=`.
+fn raw_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
     query
         .trim_start_matches('?')
         .split('&')
+        .filter(|pair| !pair.is_empty())
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_string())
+}
+
+/// The value of `name` in a query string, names and values percent-decoded (`?tab=pub%73ub`
+/// is `pubsub`, `+` is a space).
+fn param_in(query: &str, name: &str) -> Option<String> {
+    raw_pairs(query).find(|(key, _)| decode(key) == name).map(|(_, value)| decode(value))
+}
+
+/// `text` percent-decoded, `+` as a space (how browsers encode a query). A `%` not followed
+/// by two hex digits is kept as written; bytes that are not UTF-8 become U+FFFD.
+fn decode(text: &str) -> String {
+    fn hex(b: Option<&u8>) -> Option<u8> {
+        char::from(*b?).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => match (hex(bytes.get(i)), hex(bytes.get(i + 1))) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            _ => out.push(b),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn current_query() -> Option<String> {
@@ -186,7 +217,7 @@ fn Dashboard(state: DashState, tab: RwSignal<String>) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::param_in;
+    use super::{decode, param_in};
 
     #[test]
     fn query_parameters_are_found_by_name() {
@@ -195,5 +226,24 @@ mod tests {
         assert_eq!(param_in("?level", "level").as_deref(), Some(""));
         assert_eq!(param_in("?tabs=x", "tab"), None);
         assert_eq!(param_in("", "tab"), None);
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(param_in("?tab=pub%73ub", "tab").as_deref(), Some("pubsub"));
+        assert_eq!(param_in("?t%61b=os", "tab").as_deref(), Some("os"), "names too");
+        assert_eq!(param_in("?level=a+b%20c", "level").as_deref(), Some("a b c"));
+        assert_eq!(param_in("?x=1&tab=%6F%73&tab=home", "tab").as_deref(), Some("os"));
+        assert_eq!(param_in("?refresh=%35", "refresh").as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn bad_escapes_are_kept_as_written() {
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz%4"), "%zz%4");
+        assert_eq!(decode("%+1"), "% 1", "a sign is not a hex digit");
+        assert_eq!(decode("%25%32%35"), "%25", "decoded once, not twice");
+        assert_eq!(decode("caf%C3%A9"), "café");
+        assert_eq!(decode("%FF"), "\u{FFFD}");
     }
 }

@@ -37,11 +37,13 @@ pub fn follow_history(tab: RwSignal<String>) {
     let _ = tab;
 }
 
-/// The address bar's other query parameters (refresh, level), kept across a tab switch.
+/// The address bar's other query parameters (refresh, level), kept across a tab switch as they
+/// were written (still percent-encoded).
 #[cfg(feature = "hydrate")]
 fn kept_query() -> String {
-    ["refresh", "level"]
-        .into_iter()
-        .filter_map(|name| super::query_param(name).map(|value| format!("&{name}={value}")))
+    let query = super::current_query().unwrap_or_default();
+    super::raw_pairs(&query)
+        .filter(|(name, _)| matches!(super::decode(name).as_str(), "refresh" | "level"))
+        .map(|(name, value)| format!("&{name}={value}"))
         .collect()
 }
