@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (wasm target, cargo-leptos, wasm-bindgen CLI,
-# npm packages, Debian's Chromium), checks formatting and lints, runs the Rust unit and
-# integration tests, builds the release site and runs the Playwright specs against it.
+# npm packages, Debian's Chromium, Debian's prometheus for promtool), checks formatting and
+# lints, runs the Rust unit and integration tests, builds the release site and runs the
+# Playwright specs against it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,6 +15,16 @@ else
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+# server/tests/observability.rs lints a /metrics scrape with `promtool check metrics`.
+if command -v promtool >/dev/null; then
+  say "promtool: present ($(promtool --version 2>&1 | head -n1))"
+else
+  say "installing Debian's prometheus for promtool (the /metrics lint)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq prometheus >/dev/null
 fi
 
 say "cargo fmt --check"

@@ -1,11 +1,16 @@
 //! The dashboard and `/metrics` against a real server: the Prometheus scrape parses with a
-//! Prometheus text parser and carries every area's metrics with units in their names; the
+//! Prometheus text parser, carries every area's metrics with units in their names and passes
+//! `promtool check metrics` (Prometheus' own linter) after traffic of every kind; the
 //! dashboard's poll returns history and refuses bad input; the first paint shows real values.
 
 mod common;
 
 use common::{TestServer, reading};
+use futures_util::StreamExt;
 use prometheus_parse::{Scrape, Value};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 async fn scrape(s: &TestServer) -> (String, Scrape) {
     let res = s.http.get(s.url("/metrics")).send().await.expect("request");
@@ -83,6 +88,103 @@ async fn metrics_scrape_parses_and_covers_every_area() {
         om.headers()["content-type"].to_str().is_ok_and(|c| c.starts_with("application/openmetrics-text"))
     );
     assert!(om.text().await.expect("body").trim_end().ends_with("# EOF"));
+    s.stop().await;
+}
+
+/// Whether `promtool` runs. Missing, it fails the test under CI (`CI` set) and is skipped with a
+/// note otherwise.
+fn promtool_present() -> bool {
+    match Command::new("promtool").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!(
+                "promtool cannot be run ({e}): install Debian's `prometheus` package (apt-get install prometheus)"
+            )
+        }
+        Err(e) => {
+            eprintln!(
+                "note: skipping the promtool lint: promtool cannot be run ({e}); install Debian's `prometheus` package to run it"
+            );
+            false
+        }
+    }
+}
+
+/// `promtool check metrics` on `exposition` (fed on stdin): did it pass, and what it said.
+fn promtool_check(exposition: &str) -> (bool, String) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool starts");
+    // promtool reads all of its input before it writes anything, so this cannot dead-lock.
+    child.stdin.take().expect("piped stdin").write_all(exposition.as_bytes()).expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool finishes");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), said)
+}
+
+#[tokio::test]
+async fn promtool_finds_nothing_to_lint_after_traffic() {
+    if !promtool_present() {
+        return;
+    }
+    // The linter is live: a counter without HELP and without `_total` is reported.
+    let (passed, said) = promtool_check("# TYPE pulse_lint_probe counter\npulse_lint_probe 1\n");
+    assert!(!passed && said.contains("pulse_lint_probe"), "promtool let a bad exposition through: {said}");
+
+    let s = TestServer::start().await;
+    // A WebSocket client: an open socket, and messages and bytes sent to it.
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", s.addr)).await.expect("WebSocket connects");
+    let first = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("a frame within 5 s");
+    assert!(first.is_some_and(|f| f.is_ok()), "the socket got its first frame");
+    // Events that succeed, events that fail in the pipeline (out of range), and refused requests.
+    let mut events: Vec<_> = (0..40).map(|i| reading(&format!("s{i}"), "humidity", 50.0)).collect();
+    events.extend((0..10).map(|i| reading(&format!("t{i}"), "temperature", 400.0)));
+    assert_eq!(s.post_events(serde_json::json!(events).to_string()).await.0, 202);
+    assert_eq!(s.post_events("{not json").await.0, 400);
+    s.until("40 processed, 10 failed", |st| st.processed == 40 && st.failed == 10 && st.in_flight == 0).await;
+
+    let res = s.http.get(s.url("/metrics")).send().await.expect("request");
+    assert!(res.headers()["content-type"].to_str().is_ok_and(|c| c.starts_with("text/plain; version=0.0.4")));
+    let text = res.text().await.expect("body");
+    for family in [
+        "pulse_pipeline_failed_messages_total",
+        "pulse_websocket_sent_bytes_total",
+        "pulse_pubsub_subscriber_delivered_messages_total",
+        "pulse_pipeline_ack_latency_p99_seconds",
+    ] {
+        assert!(text.contains(&format!("# HELP {family} ")), "{family} has no HELP:\n{text}");
+    }
+    assert!(text.contains("\npulse_websocket_connections 1"), "the socket is counted:\n{text}");
+    assert!(text.contains("\npulse_pipeline_failed_messages_total 10\n"), "{text}");
+    let (passed, said) = promtool_check(&text);
+    assert!(passed && said.is_empty(), "promtool check metrics:\n{said}\non:\n{text}");
+
+    // promtool reads text 0.0.4 only (fed OpenMetrics it misses every counter's HELP, which
+    // names the family without `_total`): the OpenMetrics answer must carry the same series.
+    let om = s
+        .http
+        .get(s.url("/metrics"))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    let series = |t: &str| -> std::collections::BTreeSet<String> {
+        t.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit_once(' ').map(|(series, _value)| series.to_string()))
+            .collect()
+    };
+    assert_eq!(series(&om), series(&text), "OpenMetrics:\n{om}");
+    assert!(om.trim_end().ends_with("# EOF"), "{om}");
+    drop(ws);
     s.stop().await;
 }
 

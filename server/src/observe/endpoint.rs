@@ -2,7 +2,8 @@
 //! poll as plain JSON for scripts (`since`, `log_since`, `level`, `refresh`; a bad value is a
 //! 400 `{"error": ...}` naming it).
 
-use super::{Observe, prometheus};
+use super::Observe;
+use super::prometheus::Format;
 use app::api::DashboardSource;
 use app::model::{DashboardInputError, LogLevel, parse_refresh};
 use axum::Json;
@@ -28,16 +29,9 @@ impl IntoResponse for QueryError {
 
 /// `GET /metrics`: Prometheus text 0.0.4, or OpenMetrics when the `Accept` header asks for it.
 pub(crate) async fn metrics(State(observe): State<Observe>, headers: HeaderMap) -> Response {
-    let openmetrics = headers
-        .get(header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| a.contains("application/openmetrics-text"));
-    match observe.render_metrics() {
-        Ok(text) if openmetrics => ([(header::CONTENT_TYPE, prometheus::OPENMETRICS)], text).into_response(),
-        Ok(text) => {
-            ([(header::CONTENT_TYPE, prometheus::PROMETHEUS_TEXT)], prometheus::to_prometheus_text(&text))
-                .into_response()
-        }
+    let format = Format::from_accept(headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()));
+    match observe.render_metrics(format) {
+        Ok(text) => ([(header::CONTENT_TYPE, format.content_type())], text).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(serde_json::json!({ "error": format!("cannot encode metrics: {e}") })),

@@ -5,7 +5,7 @@
 //! - [`history`]: one row of every catalogue metric per second, 15 minutes of them.
 //! - [`system`]: process and OS figures from `/proc`.
 //! - [`http`]: the request-timing middleware; [`socket`]: WebSocket counters.
-//! - [`prometheus`]: the `/metrics` exporter ([`text`]: its classic Prometheus form);
+//! - [`prometheus`]: the `/metrics` exporter (Prometheus text 0.0.4 or OpenMetrics);
 //!   [`logs`]: the log tail layer;
 //!   [`logging`]: `RUST_LOG`, JSON lines, the tail's own filter.
 //! - [`sampler`]: the once-a-second task that fills history and the latest sample.
@@ -25,7 +25,6 @@ pub mod ring;
 pub mod sampler;
 pub mod socket;
 pub mod system;
-pub mod text;
 
 use app::api::DashboardSource;
 use app::model::{DashboardUpdate, LOG_BATCH, LogLevel, StatsSnapshot, SystemInfo};
@@ -93,9 +92,9 @@ impl Observe {
         &self.0.history
     }
 
-    /// The Prometheus text exposition.
-    pub fn render_metrics(&self) -> Result<String, std::fmt::Error> {
-        self.0.exporter.render()
+    /// The `/metrics` exposition in `format`.
+    pub fn render_metrics(&self, format: prometheus::Format) -> Result<String, std::fmt::Error> {
+        self.0.exporter.render(format)
     }
 
     fn set_latest(&self, latest: Latest) {

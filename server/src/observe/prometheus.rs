@@ -1,27 +1,50 @@
-//! `GET /metrics`: Prometheus / OpenMetrics text from `prometheus-client`. HTTP metrics are
-//! the crate's own (updated by the middleware); pipeline, pub/sub and WebSocket figures are
-//! read at scrape time by a collector, so nothing is sampled twice. Names carry their unit
-//! (`_seconds`, `_bytes`, `_messages`) and counters end in `_total`. [`text`] turns the
-//! OpenMetrics answer into classic Prometheus text.
+//! `GET /metrics`: Prometheus text 0.0.4 or OpenMetrics text, both written by
+//! `prometheus-client`'s own encoders from one registry. HTTP metrics are the crate's own
+//! (updated by the middleware); pipeline, pub/sub and WebSocket figures are read at scrape time
+//! by a collector, so nothing is sampled twice. Names carry their unit (`_seconds`, `_bytes`,
+//! `_messages`, `_ratio`) and counters end in `_total`. Latency quantiles over the recent window
+//! are gauges named after their quantile (`_p50_seconds`, ..., `_max_seconds`): the crate has no
+//! summary type, and a `quantile` label belongs to summaries only. `promtool check metrics`
+//! finds nothing to say about the text form (`server/tests/observability.rs`).
 
 use super::http::HttpMetrics;
 use super::socket::SocketMetrics;
 use app::model::StatsSnapshot;
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, prometheus_text, text};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::{Registry, Unit};
 use std::fmt::Error;
 use std::sync::Arc;
 
-pub use super::text::to_prometheus_text;
+/// Which exposition format a scrape gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Classic Prometheus text 0.0.4: the default.
+    Prometheus,
+    /// OpenMetrics 1.0 text: when the scraper's `Accept` asks for it.
+    OpenMetrics,
+}
 
-/// The content type of the OpenMetrics answer (sent when the scraper asks for it).
-pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+impl Format {
+    /// The format an `Accept` header asks for.
+    pub fn from_accept(accept: Option<&str>) -> Self {
+        if accept.is_some_and(|a| a.contains("application/openmetrics-text")) {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        }
+    }
 
-/// The content type of the classic Prometheus text answer (the default).
-pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+    /// The answer's `Content-Type`.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => prometheus_text::CONTENT_TYPE,
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
 
 /// Where the collector reads the current snapshot from.
 pub type SnapshotFn = Arc<dyn Fn() -> StatsSnapshot + Send + Sync>;
@@ -51,10 +74,13 @@ impl Exporter {
         Self { registry }
     }
 
-    /// The text exposition.
-    pub fn render(&self) -> Result<String, Error> {
+    /// The exposition in `format`.
+    pub fn render(&self, format: Format) -> Result<String, Error> {
         let mut out = String::with_capacity(8 * 1024);
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        match format {
+            Format::Prometheus => prometheus_text::encode(&mut out, &self.registry)?,
+            Format::OpenMetrics => text::encode(&mut out, &self.registry)?,
+        }
         Ok(out)
     }
 }
@@ -175,15 +201,21 @@ impl Collector for Figures {
             Some(&Unit::Seconds),
             p.stages.iter().map(|st| (stage(&st.name), ConstGauge::new(st.run_p99_us / 1e6))).collect(),
         )?;
-        let q = |l: &str, us: f64| (vec![("quantile", l.to_string())], ConstGauge::new(us / 1e6));
         let a = &p.ack_latency;
-        family(
-            &mut e,
-            "pipeline_ack_latency",
-            "Publish to acknowledgement latency quantiles (recent window)",
-            Some(&Unit::Seconds),
-            vec![q("0.5", a.p50_us), q("0.9", a.p90_us), q("0.99", a.p99_us), q("1", a.max_us)],
-        )?;
+        for (quantile, what, us) in [
+            ("p50", "Median", a.p50_us),
+            ("p90", "90th percentile", a.p90_us),
+            ("p99", "99th percentile", a.p99_us),
+            ("max", "Maximum", a.max_us),
+        ] {
+            gauge(
+                &mut e,
+                &format!("pipeline_ack_latency_{quantile}"),
+                &format!("{what} of the publish to acknowledgement latency (recent window)"),
+                Some(&Unit::Seconds),
+                us / 1e6,
+            )?;
+        }
         let topic = |t: &str| vec![("topic", t.to_string())];
         family(
             &mut e,
@@ -253,7 +285,7 @@ mod tests {
     use super::*;
     use app::model::{StageKey, StageRole, StageStats};
 
-    fn render() -> String {
+    fn render(format: Format) -> String {
         let mut s = StatsSnapshot { published: 5, processed: 4, failed: 1, ..Default::default() };
         s.pipeline.stages.push(StageStats {
             name: "processor 0".into(),
@@ -262,34 +294,87 @@ mod tests {
             busy_pct: 50.0,
             ..Default::default()
         });
+        s.pipeline.ack_latency.p50_us = 1_500.0;
+        s.pipeline.ack_latency.max_us = 2_000_000.0;
         let http = HttpMetrics::default();
         http.record("GET", 200, 0.002);
         let exporter = Exporter::new(&http, Arc::default(), Arc::new(move || s.clone()));
-        exporter.render().expect("renders")
+        exporter.render(format).expect("renders")
+    }
+
+    /// (name, rest) of every `# {kind} name rest` line.
+    fn comments<'a>(text: &'a str, kind: &str) -> Vec<(&'a str, &'a str)> {
+        let prefix = format!("# {kind} ");
+        text.lines()
+            .filter_map(|l| l.strip_prefix(prefix.as_str()))
+            .map(|l| l.split_once(' ').unwrap_or((l, "")))
+            .collect()
     }
 
     #[test]
-    fn names_carry_units_and_counters_end_in_total() {
-        let text = render();
+    fn prometheus_text_names_carry_units_and_every_family_has_help() {
+        let text = render(Format::Prometheus);
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let name = line.split(['{', ' ']).next().unwrap_or_default();
             assert!(name.starts_with("pulse_"), "{line}");
             assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{line}");
+            assert!(!line.contains("quantile="), "a quantile label outside a summary: {line}");
         }
-        for line in text.lines().filter(|l| l.starts_with("# TYPE") && l.ends_with(" counter")) {
-            let family = line.split(' ').nth(2).unwrap_or_default();
-            assert!(text.contains(&format!("\n{family}_total")), "{family} has no _total sample");
+        let types = comments(&text, "TYPE");
+        let helps = comments(&text, "HELP");
+        assert_eq!(types.len(), helps.len(), "{text}");
+        for ((typed, kind), (helped, help)) in types.iter().zip(&helps) {
+            assert_eq!(typed, helped, "HELP and TYPE name the same family");
+            assert!(!help.trim().is_empty(), "{typed} has an empty HELP");
+            if *kind == "counter" {
+                assert!(typed.ends_with("_total"), "{typed}: a counter's family is its sample");
+            }
         }
-        assert!(text.contains("pulse_pipeline_processed_messages_total 4"), "{text}");
+        assert!(text.contains("# HELP pulse_pipeline_failed_messages_total Messages"), "{text}");
+        assert!(text.contains("pulse_pipeline_processed_messages_total 4\n"), "{text}");
         assert!(text.contains("pulse_pipeline_stage_busy_ratio{stage=\"processor 0\"} 0.5"), "{text}");
         assert!(text.contains("pulse_http_request_duration_seconds_bucket{le=\"0.005\"} 1"), "{text}");
         assert!(text.contains("pulse_http_requests_total{method=\"GET\",status=\"200\"} 1"), "{text}");
         assert!(text.contains("pulse_websocket_sent_bytes_total 0"), "{text}");
+        assert!(text.contains("# TYPE pulse_pipeline_ack_latency_p50_seconds gauge\n"), "{text}");
+        assert!(text.contains("pulse_pipeline_ack_latency_p50_seconds 0.0015\n"), "{text}");
+        assert!(text.contains("pulse_pipeline_ack_latency_max_seconds 2.0\n"), "{text}");
+        assert!(!text.contains("# UNIT") && !text.contains("# EOF"), "not in text 0.0.4: {text}");
+    }
+
+    #[test]
+    fn openmetrics_families_name_their_unit_and_end_with_eof() {
+        let text = render(Format::OpenMetrics);
+        let types = comments(&text, "TYPE");
+        assert_eq!(types.len(), comments(&text, "HELP").len(), "{text}");
+        for (family, kind) in &types {
+            if *kind == "counter" {
+                assert!(!family.ends_with("_total"), "{family}: OpenMetrics names the family without _total");
+                assert!(text.contains(&format!("\n{family}_total")), "{family} has no _total sample");
+            }
+        }
+        for (family, unit) in comments(&text, "UNIT") {
+            assert!(family.ends_with(&format!("_{unit}")), "{family} does not end in its unit {unit}");
+        }
+        assert!(text.contains("# UNIT pulse_pipeline_ack_latency_p99_seconds seconds\n"), "{text}");
+        assert!(text.contains("pulse_pipeline_processed_messages_total 4\n"), "{text}");
         assert!(text.trim_end().ends_with("# EOF"));
     }
 
     #[test]
+    fn the_accept_header_picks_the_format() {
+        assert_eq!(Format::from_accept(None), Format::Prometheus);
+        assert_eq!(Format::from_accept(Some("text/plain")), Format::Prometheus);
+        let om = Format::from_accept(Some("application/openmetrics-text; version=1.0.0,*/*;q=0.1"));
+        assert_eq!(om, Format::OpenMetrics);
+        assert!(om.content_type().starts_with("application/openmetrics-text"));
+        assert!(Format::Prometheus.content_type().starts_with("text/plain; version=0.0.4"));
+    }
+
+    #[test]
     fn empty_families_are_left_out() {
-        assert!(!render().contains("pubsub_subscriber_lost"));
+        for format in [Format::Prometheus, Format::OpenMetrics] {
+            assert!(!render(format).contains("pubsub_subscriber_lost"));
+        }
     }
 }
