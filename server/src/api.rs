@@ -7,7 +7,8 @@ use app::model::{SensorReading, StatsSnapshot};
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
@@ -28,6 +29,10 @@ pub(crate) enum ApiError {
     Invalid(String),
     #[error("{0}")]
     Unavailable(#[from] IngestError),
+    /// The body is not declared as JSON: a web page's plain form or `text/plain` fetch cannot
+    /// post events.
+    #[error("expected Content-Type: application/json, got {}", .0.as_deref().map_or("none".into(), |t| format!("{t:?}")))]
+    NotJson(Option<String>),
 }
 
 impl ApiError {
@@ -37,6 +42,7 @@ impl ApiError {
             ApiError::Body(_) | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotJson(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 }
@@ -94,13 +100,28 @@ pub(crate) fn parse_readings(body: &[u8]) -> Result<Vec<SensorReading>, ApiError
     Ok(readings)
 }
 
-/// `POST /api/events`: 202 `{"accepted": n}`. Out-of-range values are accepted here and fail in
+/// `Ok` when `Content-Type` is `application/json`, with or without parameters
+/// (`; charset=utf-8`).
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let declared = headers.get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let essence = declared.as_deref().and_then(|t| t.split(';').next()).map(str::trim);
+    if essence.is_some_and(|e| e.eq_ignore_ascii_case("application/json")) {
+        Ok(())
+    } else {
+        Err(ApiError::NotJson(declared))
+    }
+}
+
+/// `POST /api/events`: 202 `{"accepted": n}`; the body must be declared `application/json`
+/// (else 415). Out-of-range values are accepted here and fail in
 /// the pipeline, with their reason. When the pipeline has no room for them all, none is taken:
 /// 503 with `Retry-After`.
 pub(crate) async fn post_events(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    require_json(&headers)?;
     let readings = parse_readings(&body?)?;
     let accepted = state.ingest.try_publish(readings)?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response())
@@ -166,6 +187,30 @@ mod tests {
         assert_eq!(r.headers().get(axum::http::header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"1"[..]));
         let shutting = ApiError::Unavailable(IngestError::ShuttingDown).into_response();
         assert!(shutting.headers().get(axum::http::header::RETRY_AFTER).is_none());
+    }
+
+    #[test]
+    fn only_json_is_taken() {
+        let with = |t: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(CONTENT_TYPE, axum::http::HeaderValue::from_static(t));
+            require_json(&h)
+        };
+        for ok in ["application/json", "application/json; charset=utf-8", "Application/JSON ;charset=UTF-8"] {
+            assert!(with(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "application/jsonp",
+            "",
+        ] {
+            let e = with(bad).expect_err(bad);
+            assert_eq!(e.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{bad}");
+        }
+        let none = require_json(&HeaderMap::new()).expect_err("no content type");
+        assert_eq!(none.to_string(), "expected Content-Type: application/json, got none");
     }
 
     #[test]

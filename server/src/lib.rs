@@ -13,6 +13,7 @@
 //!   `wire`: the engine's types mapped to `app::model`, at the edge.
 //! - `api`: HTTP; `ws`: the live stream; `backend`: what server functions can do; `state`:
 //!   the handles every handler gets.
+//! - [`guard`]: the allowed hosts, cross-site refusals and the security headers (CSP).
 //! - `server`: wiring and [`run`]; `shutdown`: the drain order; [`config`]: settings.
 //! - [`observe`]: the dashboard's history, system figures, `/metrics`, the log tail, logging.
 
@@ -22,6 +23,7 @@ pub mod config;
 mod dead_letters;
 mod demo;
 pub mod dlq;
+pub mod guard;
 mod ingest;
 mod live;
 pub mod observe;

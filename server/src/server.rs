@@ -5,6 +5,7 @@ use crate::config::ServerConfig;
 use crate::dead_letters::DeadLetterQueue;
 use crate::demo::{Simulator, Taps};
 use crate::dlq::DeadLetters;
+use crate::guard::{self, AllowedHosts};
 use crate::ingest::Ingest;
 use crate::live::{Reporter, Snapshots};
 use crate::observe::{self, Observe};
@@ -21,6 +22,7 @@ use app::{Page, shell};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
+use leptos::config::Env;
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes};
 use leptos_router::{Method, SsrMode};
@@ -111,8 +113,16 @@ pub async fn run(
         shutdown: shutdown.clone(),
         observe,
     };
-    let router = routes(state);
-    tracing::info!("listening on http://{}", listener.local_addr()?);
+    let local = listener.local_addr()?;
+    let hosts = AllowedHosts::new(&config.allowed_hosts, local);
+    tracing::info!("listening on http://{local}, answering for hosts: {hosts}");
+    if config.allowed_hosts.is_empty() && local.ip().is_unspecified() {
+        tracing::warn!(
+            "listening on every interface, but answering only for the hosts above: set \
+             --allowed-hosts (PULSE_ALLOWED_HOSTS) to the names clients use"
+        );
+    }
+    let router = routes(state, hosts);
     let http = tokio::spawn(
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
@@ -143,17 +153,21 @@ fn pages() -> Vec<AxumRouteListing> {
         .collect()
 }
 
-/// Every route: the JSON API, the WebSocket, server functions and the Leptos pages.
-fn routes(state: AppState) -> Router {
+/// Every route: the JSON API, the WebSocket, server functions and the Leptos pages, behind the
+/// guard (`crate::guard`): outermost the security headers (on every answer, refusals too),
+/// then the HTTP metrics, compression, the host check and the cross-site check.
+fn routes(state: AppState, hosts: AllowedHosts) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
     let leptos_options = state.leptos.clone();
     let dashboard: SharedDashboardSource = Arc::new(state.observe.clone());
-    Router::new()
+    // cargo-leptos' live-reload socket, which a DEV page's CSP must allow.
+    let reload = (state.leptos.env == Env::DEV).then_some(state.leptos.reload_port);
+    let router = Router::new()
         .route("/api/events", post(api::post_events).layer(DefaultBodyLimit::max(api::MAX_BODY)))
         .route("/api/stats", get(api::get_stats))
         .route("/api/{*rest}", any(api::not_found))
         .route("/healthz", get(api::healthz))
-        .route("/ws", get(ws::upgrade))
+        .route("/ws", get(ws::upgrade).layer(axum::middleware::from_fn(guard::same_origin_only)))
         .route("/metrics", get(observe::endpoint::metrics))
         .route("/api/dashboard", get(observe::endpoint::dashboard))
         .leptos_routes_with_context(
@@ -162,11 +176,17 @@ fn routes(state: AppState) -> Router {
             move || {
                 provide_context(backend.clone());
                 provide_context(dashboard.clone());
+                guard::page_csp(reload);
             },
             move || shell(leptos_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || guard::page_csp(reload),
+            shell,
+        ))
+        .layer(axum::middleware::from_fn(guard::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(hosts, guard::check_host))
         .layer(axum::middleware::from_fn_with_state(state.observe.http(), observe::http::track))
-        .layer(CompressionLayer::new())
-        .with_state(state)
+        .layer(CompressionLayer::new());
+    guard::security_headers(router).with_state(state)
 }

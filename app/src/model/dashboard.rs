@@ -129,8 +129,8 @@ pub struct SystemInfo {
     pub load: [f64; 3],
     pub mem_total_bytes: u64,
     pub mem_available_bytes: u64,
-    /// The data directory and its file system's size and free space.
-    pub data_dir: String,
+    /// The size and free space of the file system holding the data directory (not its path:
+    /// no visitor needs the server's file layout).
     pub disk_total_bytes: u64,
     pub disk_free_bytes: u64,
     /// CPUs the OS reports.

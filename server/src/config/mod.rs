@@ -19,6 +19,7 @@ mod tests;
 
 pub use settings::{LeptosEnv, LogFormat, Settings};
 
+use crate::guard::AllowedHost;
 use crate::pipeline::{PipelineConfig, RateLimit, RetryPolicy};
 use crate::pubsub::Overflow;
 use leptos::config::{Env, LeptosOptions};
@@ -32,6 +33,9 @@ use std::time::Duration;
 pub struct ServerConfig {
     /// Where to listen (`--addr` / `PULSE_ADDR`, else `--site-addr` / `LEPTOS_SITE_ADDR`).
     pub addr: SocketAddr,
+    /// The hosts the server answers for (`--allowed-hosts` / `PULSE_ALLOWED_HOSTS`); empty: the
+    /// listen address and the loopback names at its port ([`crate::guard::AllowedHosts`]).
+    pub allowed_hosts: Vec<AllowedHost>,
     /// Built site (`LEPTOS_SITE_ROOT`) with the WASM bundle under `site_pkg_dir`.
     pub site_root: String,
     /// `LEPTOS_SITE_PKG_DIR`.
@@ -86,6 +90,7 @@ impl From<Settings> for ServerConfig {
             s.rate_limit_per_s.map(|n| RateLimit { allowed_messages: n, interval: Duration::from_secs(1) });
         Self {
             addr: s.addr.unwrap_or(s.site_addr),
+            allowed_hosts: s.allowed_hosts,
             site_root: s.site_root,
             site_pkg_dir: s.site_pkg_dir,
             output_name: s.output_name,

@@ -1,6 +1,7 @@
 //! The settings schema: every setting once, with its flag, environment variable, default,
 //! range and help (clap derive), and the parsing that names the variable of a bad value.
 
+use crate::guard::AllowedHost;
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -36,6 +37,14 @@ pub struct Settings {
     #[arg(long, env = "LEPTOS_SITE_ADDR", value_name = "HOST:PORT", default_value = "127.0.0.1:3000",
           help_heading = SERVER)]
     pub site_addr: SocketAddr,
+
+    /// Host names (host or host:port, comma-separated; without a port: any port) the server
+    /// answers for; any other Host header gets 421 (this defeats DNS rebinding). Given, it
+    /// replaces the default [default: the listen address; localhost, 127.0.0.1 and ::1 at its
+    /// port]
+    #[arg(long, env = "PULSE_ALLOWED_HOSTS", value_name = "HOSTS", value_delimiter = ',',
+          value_parser = allowed_host, help_heading = SERVER)]
+    pub allowed_hosts: Vec<AllowedHost>,
 
     /// Longest the pipeline may take to drain on shutdown, milliseconds [range: 0..=3600000]
     #[arg(long, env = "PULSE_DRAIN_TIMEOUT_MS", value_name = "MS", default_value_t = 10_000,
@@ -166,6 +175,11 @@ pub enum LeptosEnv {
 /// A directory path that is not blank.
 fn non_blank_path(v: &str) -> Result<PathBuf, String> {
     if v.trim().is_empty() { Err("expected a directory path".into()) } else { Ok(PathBuf::from(v)) }
+}
+
+/// One `--allowed-hosts` entry.
+fn allowed_host(v: &str) -> Result<AllowedHost, String> {
+    v.parse().map_err(|e: crate::guard::HostParseError| e.to_string())
 }
 
 /// A `tracing` filter directive that parses.

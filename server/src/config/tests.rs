@@ -163,3 +163,14 @@ fn every_setting_has_a_variable() {
 fn the_schema_is_consistent() {
     Settings::command().debug_assert();
 }
+
+#[test]
+fn allowed_hosts_are_a_comma_separated_list_checked_entry_by_entry() {
+    assert!(from(&[]).expect("defaults").allowed_hosts.is_empty(), "empty: the listen address and loopback");
+    let c = from(&["--allowed-hosts", "Pulse.example, 10.0.0.5:3000,[::1]:8080"]).expect("valid");
+    let hosts: Vec<String> = c.allowed_hosts.iter().map(ToString::to_string).collect();
+    assert_eq!(hosts, ["pulse.example (any port)", "10.0.0.5:3000", "[::1]:8080"]);
+    let why = refused(&["--allowed-hosts", "ok.example,http://evil.example/"]);
+    assert!(why.contains("--allowed-hosts") && why.contains("PULSE_ALLOWED_HOSTS"), "{why}");
+    assert!(refused(&["--allowed-hosts", "::1"]).contains("brackets"));
+}

@@ -35,7 +35,6 @@ impl SystemSampler {
             version: env!("CARGO_PKG_VERSION").into(),
             profile: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
             uptime_ms: self.started.elapsed().as_millis() as u64,
-            data_dir: self.data_dir.display().to_string(),
             cpus: std::thread::available_parallelism().map_or(0, |n| n.get() as u64),
             ..SystemInfo::default()
         };

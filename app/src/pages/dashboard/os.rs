@@ -36,7 +36,6 @@ pub fn OsTab(state: DashState) -> impl IntoView {
         <section class="panel" aria-label="Disk">
             <h2>"Disk of the data directory"</h2>
             <div class="grid">
-                <Figure label="Directory" testid="os-data-dir" value=text(|s| s.data_dir.clone())/>
                 <Figure label="Size" testid="os-disk-total" value=text(|s| bytes(s.disk_total_bytes))/>
                 <Figure label="Free" testid="os-disk-free" value=text(|s| bytes(s.disk_free_bytes))/>
                 <Figure label="Used" testid="os-disk-used" value=text(|s| format!("{:.1} %", used_pct(s.disk_total_bytes, s.disk_free_bytes)))/>
