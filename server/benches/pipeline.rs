@@ -375,7 +375,7 @@ const ROWS: [(&str, Shape); 9] = [
     ("pub/sub fed, one message per publish, max_demand 10", Shape::PubSubFed { max_demand: 10, chunk: 1 }),
 ];
 
-/// Broadway's throughput measured on this machine kind (`shared/PERFORMANCE.md`), by the
+/// Broadway's throughput measured on this machine kind (`docs/performance.md`, "Moving messages between tokio tasks"), by the
 /// shape it was measured in: a row is compared only with a figure of its own shape. Broadway's
 /// 266k msg/s fed through Phoenix.PubSub is left out: how many readings each broadcast carried
 /// was not recorded, so no pub/sub row is known to be its shape.
