@@ -8,24 +8,21 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh
 
-if [ -x /usr/bin/chromium ]; then
-  say "Chromium: present ($(/usr/bin/chromium --version 2>/dev/null | head -n1))"
-else
-  say "installing Debian's chromium for the Playwright specs"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-fi
-
+# Installs Debian package $2 unless command $1 is there; $3 says what it is for.
+apt_tool() {
+  local cmd=$1 package=$2 why=$3
+  if command -v "$cmd" >/dev/null; then
+    say "$package: present ($("$cmd" --version 2>&1 | grep -v "unexpected operator" | head -n1))"
+  else
+    say "installing Debian's $package ($why)"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$package" >/dev/null
+  fi
+}
+apt_tool chromium chromium "the Playwright specs"
 # server/tests/observability.rs lints a /metrics scrape with `promtool check metrics`.
-if command -v promtool >/dev/null; then
-  say "promtool: present ($(promtool --version 2>&1 | head -n1))"
-else
-  say "installing Debian's prometheus for promtool (the /metrics lint)"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq prometheus >/dev/null
-fi
+apt_tool promtool prometheus "promtool, the /metrics lint"
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
