@@ -55,10 +55,10 @@ impl Backend for AppState {
             ))
         };
         let id = wire::stage_id(stage, &self.pipeline.topology()).ok_or_else(not_running)?;
-        if !self.pipeline.stages().contains(&id) {
-            return Err(not_running());
-        }
-        self.pipeline.kill(id).map_err(control_error)?;
+        self.pipeline.kill(id).map_err(|e| match e {
+            PipelineError::NoSuchStage(_) => not_running(),
+            other => control_error(other),
+        })?;
         tracing::warn!(stage = label, "stage killed on request: its supervisor restarts it");
         Ok(())
     }

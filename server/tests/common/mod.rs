@@ -220,6 +220,17 @@ impl ServerProcess {
         None
     }
 
+    /// Waits (at most 10 s) until the process has logged a line containing `text`.
+    pub(crate) async fn until_logged(&self, text: &str) {
+        for _ in 0..200 {
+            if std::fs::read_to_string(&self.log).is_ok_and(|log| log.contains(text)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not log {text:?} within 10 s");
+    }
+
     /// The fields of the "final ledger" log line, if it was written.
     pub(crate) fn final_ledger(&self) -> Option<serde_json::Value> {
         let text = std::fs::read_to_string(&self.log).ok()?;
