@@ -15,6 +15,10 @@ pub enum AppError {
     /// The server cannot take the work now (shutting down, pipeline full).
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The server's guard refused the call before it ran (the status it answered, why): a
+    /// destructive control without the operator's rights, a publish without the ingest token.
+    #[error("{1}")]
+    Refused(u16, String),
     /// Transport or encoding trouble between browser and server.
     #[error("{0}")]
     ServerFn(ServerFnErrorErr),
@@ -40,6 +44,7 @@ impl AppError {
         match self {
             AppError::InvalidArgument(_) => 400,
             AppError::Unavailable(_) => 503,
+            AppError::Refused(status, _) => *status,
             AppError::ServerFn(
                 ServerFnErrorErr::Args(_)
                 | ServerFnErrorErr::MissingArg(_)
@@ -73,6 +78,7 @@ mod tests {
         for (e, status) in [
             (AppError::InvalidArgument(message.clone()), 400),
             (AppError::Unavailable(message.clone()), 503),
+            (AppError::Refused(401, message.clone()), 401),
             (AppError::ServerFn(ServerFnErrorErr::Args(message.clone())), 400),
             (AppError::ServerFn(ServerFnErrorErr::MissingArg(message.clone())), 400),
             (AppError::ServerFn(ServerFnErrorErr::Deserialization(message.clone())), 400),

@@ -2,16 +2,18 @@
 //! `{"error": "..."}` with a 4xx/5xx status; nothing here panics on input.
 
 use crate::ingest::IngestError;
+use crate::rate::RateRefusal;
 use crate::state::AppState;
 use app::model::{SensorReading, StatsSnapshot};
 use axum::Json;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
+use std::net::SocketAddr;
 
 /// Largest request body `POST /api/events` accepts.
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
@@ -33,6 +35,9 @@ pub(crate) enum ApiError {
     /// post events.
     #[error("expected Content-Type: application/json, got {}", .0.as_deref().map_or("none".into(), |t| format!("{t:?}")))]
     NotJson(Option<String>),
+    /// The client is over its ingest rate (`crate::rate`).
+    #[error("{0}")]
+    RateLimited(#[from] RateRefusal),
 }
 
 impl ApiError {
@@ -43,6 +48,8 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotJson(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited(RateRefusal::Over { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited(RateRefusal::TooMany { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 }
@@ -53,10 +60,14 @@ pub(crate) const RETRY_AFTER_S: u64 = 1;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let full = matches!(self, ApiError::Unavailable(IngestError::Full { .. }));
+        let retry_after = match &self {
+            ApiError::Unavailable(IngestError::Full { .. }) => Some(RETRY_AFTER_S),
+            ApiError::RateLimited(RateRefusal::Over { retry_after_s, .. }) => Some(*retry_after_s),
+            _ => None,
+        };
         let mut response = (self.status(), Json(json!({ "error": self.to_string() }))).into_response();
-        if full {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_S.into());
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
     }
@@ -113,16 +124,18 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// `POST /api/events`: 202 `{"accepted": n}`; the body must be declared `application/json`
-/// (else 415). Out-of-range values are accepted here and fail in
+/// (else 415); a client over its rate gets 429 with `Retry-After`. Out-of-range values are accepted here and fail in
 /// the pipeline, with their reason. When the pipeline has no room for them all, none is taken:
 /// 503 with `Retry-After`.
 pub(crate) async fn post_events(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
     let readings = parse_readings(&body?)?;
+    state.ingest_limit.check(peer.ip(), readings.len())?;
     let accepted = state.ingest.try_publish(readings)?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response())
 }
@@ -218,6 +231,16 @@ mod tests {
         assert_eq!(ApiError::TooLarge.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(err("{").status(), StatusCode::BAD_REQUEST);
         assert_eq!(err("{}").status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn a_client_over_its_rate_gets_429_with_retry_after() {
+        let over = ApiError::from(RateRefusal::Over { rate: 10, retry_after_s: 3 }).into_response();
+        assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(over.headers()[axum::http::header::RETRY_AFTER], "3");
+        let huge = ApiError::from(RateRefusal::TooMany { events: 11, rate: 10 }).into_response();
+        assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(huge.headers().get(axum::http::header::RETRY_AFTER).is_none(), "waiting will not help");
     }
 }
 

@@ -18,6 +18,10 @@ use app::model::{
 use std::time::Duration;
 
 impl Backend for AppState {
+    fn access(&self, headers: &axum::http::HeaderMap, query: Option<&str>) -> app::model::Access {
+        self.operator.view(headers, crate::guard::unlock_refused(query))
+    }
+
     fn publish_sample(&self, count: u32) -> BoxFuture<'_, Result<u64, AppError>> {
         Box::pin(async move {
             let readings = demo::generate(count as usize, &mut fastrand::Rng::new());

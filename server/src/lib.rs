@@ -29,7 +29,9 @@ mod live;
 pub mod observe;
 pub mod pipeline;
 pub mod pubsub;
+mod rate;
 mod readings;
+mod serve;
 mod server;
 mod shutdown;
 mod state;
@@ -37,5 +39,5 @@ mod telemetry;
 mod wire;
 mod ws;
 
-pub use config::ServerConfig;
+pub use config::{Limits, ServerConfig};
 pub use server::run;

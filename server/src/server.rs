@@ -5,17 +5,18 @@ use crate::config::ServerConfig;
 use crate::dead_letters::DeadLetterQueue;
 use crate::demo::{Simulator, Taps};
 use crate::dlq::DeadLetters;
-use crate::guard::{self, AllowedHosts};
+use crate::guard::{self, AllowedHosts, Operator, Roles, Sessions};
 use crate::ingest::Ingest;
 use crate::live::{Reporter, Snapshots};
 use crate::observe::{self, Observe};
 use crate::pipeline::{AckChain, Pipeline, PubSubProducer};
 use crate::pubsub::{PubSub, SubscribeConfig};
+use crate::rate::PerClient;
 use crate::readings::ReadingsHandler;
 use crate::shutdown::{Drain, OwnedRuntime};
 use crate::state::AppState;
 use crate::telemetry::{Aggregates, Feed, Ledger};
-use crate::{api, ws};
+use crate::{api, serve, ws};
 use app::api::{SharedBackend, SharedDashboardSource};
 use app::model::StatsSnapshot;
 use app::{Page, shell};
@@ -27,10 +28,12 @@ use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes};
 use leptos_router::{Method, SsrMode};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// Serves Pulse on `listener` until `shutdown` is cancelled, then drains and returns the final
 /// ledger.
@@ -100,6 +103,7 @@ pub async fn run(
         config.data_dir.clone(),
     );
     observe.start_sampler(reporter_stop.clone(), &background);
+    let local = listener.local_addr()?;
     let state = AppState {
         leptos: config.leptos_options(),
         ingest,
@@ -112,22 +116,25 @@ pub async fn run(
         reporter,
         shutdown: shutdown.clone(),
         observe,
+        operator: Operator::new(config.admin_token.clone(), config.ingest_token.clone(), local),
+        ingest_limit: PerClient::new(config.limits.ingest_rate_per_client),
+        ws_max_lag: config.limits.ws_max_lag,
     };
-    let local = listener.local_addr()?;
     let hosts = AllowedHosts::new(&config.allowed_hosts, local);
     tracing::info!("listening on http://{local}, answering for hosts: {hosts}");
+    tracing::info!("{}", state.operator.describe());
     if config.allowed_hosts.is_empty() && local.ip().is_unspecified() {
         tracing::warn!(
             "listening on every interface, but answering only for the hosts above: set \
              --allowed-hosts (PULSE_ALLOWED_HOSTS) to the names clients use"
         );
     }
-    let router = routes(state, hosts);
-    let http = tokio::spawn(
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future(),
-    );
+    let sockets = state.observe.sockets().clone();
+    let router = routes(state, hosts, config.limits.body_timeout);
+    let http = {
+        let (limits, shutdown) = (config.limits.clone(), shutdown.clone());
+        tokio::spawn(async move { serve::serve(listener, router, &limits, sockets, shutdown).await })
+    };
     shutdown.cancelled().await;
     let last = Drain {
         http,
@@ -155,13 +162,18 @@ fn pages() -> Vec<AxumRouteListing> {
 
 /// Every route: the JSON API, the WebSocket, server functions and the Leptos pages, behind the
 /// guard (`crate::guard`): outermost the security headers (on every answer, refusals too),
-/// then the HTTP metrics, compression, the host check and the cross-site check.
-fn routes(state: AppState, hosts: AllowedHosts) -> Router {
+/// then the HTTP metrics, compression, the host check, the cross-site check, the roles check
+/// (operator and ingest tokens) and tower-http's request-body timeout.
+fn routes(state: AppState, hosts: AllowedHosts, body_timeout: Duration) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
     let leptos_options = state.leptos.clone();
     let dashboard: SharedDashboardSource = Arc::new(state.observe.clone());
     // cargo-leptos' live-reload socket, which a DEV page's CSP must allow.
     let reload = (state.leptos.env == Env::DEV).then_some(state.leptos.reload_port);
+    let roles = Roles::new(state.operator.clone());
+    let sessions = Router::new()
+        .route(app::model::UNLOCK_PATH, post(guard::session))
+        .with_state(Sessions::new(state.operator.clone()));
     let router = Router::new()
         .route("/api/events", post(api::post_events).layer(DefaultBodyLimit::max(api::MAX_BODY)))
         .route("/api/stats", get(api::get_stats))
@@ -184,6 +196,9 @@ fn routes(state: AppState, hosts: AllowedHosts) -> Router {
             move || guard::page_csp(reload),
             shell,
         ))
+        .merge(sessions)
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(axum::middleware::from_fn_with_state(roles, guard::authorize))
         .layer(axum::middleware::from_fn(guard::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(hosts, guard::check_host))
         .layer(axum::middleware::from_fn_with_state(state.observe.http(), observe::http::track))

@@ -3,11 +3,13 @@
 
 use crate::dead_letters::DeadLetterQueue;
 use crate::demo::{Simulator, Taps};
+use crate::guard::Operator;
 use crate::ingest::Ingest;
 use crate::live::{Reporter, Snapshots};
 use crate::observe::Observe;
 use crate::pipeline::Pipeline;
 use crate::pubsub::PubSub;
+use crate::rate::PerClient;
 use app::model::SensorReading;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -38,6 +40,12 @@ pub(crate) struct AppState {
     pub(crate) shutdown: CancellationToken,
     /// The dashboard's history, HTTP / WebSocket metrics and the `/metrics` exporter.
     pub(crate) observe: Observe,
+    /// Who may act: what each page tells its visitor about the controls.
+    pub(crate) operator: Operator,
+    /// Events per second each client may post to `/api/events`.
+    pub(crate) ingest_limit: PerClient,
+    /// Frames a live-stream client may fall behind in one stuck send before it is dropped.
+    pub(crate) ws_max_lag: u64,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -42,11 +42,57 @@ pub use stats::{GetLive, GetStats, get_live, get_stats};
 #[cfg(feature = "ssr")]
 pub use backend::{Backend, BoxFuture, SharedBackend};
 
+/// Who may call which server function: the server's guard refuses an operator function to a
+/// visitor without the operator's rights, and a publishing one to a publisher without the
+/// ingest token when one is set (see `server::guard::access`). Every other server function
+/// only reads. A server test checks that each registered server function is in exactly one
+/// of these lists or [`READ_ONLY`](classes::read_only).
+#[cfg(feature = "ssr")]
+pub mod classes {
+    use super::*;
+    use leptos::server_fn::ServerFn;
+
+    /// The destructive controls: kill, crash, pause, concurrency, rate limit, simulator,
+    /// taps, replay, purge.
+    pub fn operator() -> [&'static str; 11] {
+        [
+            <KillStage as ServerFn>::PATH,
+            <CrashProcessor as ServerFn>::PATH,
+            <SetPaused as ServerFn>::PATH,
+            <SetConcurrency as ServerFn>::PATH,
+            <SetRateLimit as ServerFn>::PATH,
+            <StartSimulator as ServerFn>::PATH,
+            <StopSimulator as ServerFn>::PATH,
+            <AddTap as ServerFn>::PATH,
+            <RemoveTap as ServerFn>::PATH,
+            <ReplayDeadLetters as ServerFn>::PATH,
+            <PurgeDeadLetters as ServerFn>::PATH,
+        ]
+    }
+
+    /// The page's publish buttons and broadcasts: what `POST /api/events` is for scripts.
+    pub fn publish() -> [&'static str; 2] {
+        [<PublishSample as ServerFn>::PATH, <Broadcast as ServerFn>::PATH]
+    }
+
+    /// The server functions that only read.
+    pub fn read_only() -> [&'static str; 6] {
+        [
+            <GetStats as ServerFn>::PATH,
+            <GetLive as ServerFn>::PATH,
+            <GetControls as ServerFn>::PATH,
+            <ListDeadLetters as ServerFn>::PATH,
+            <RecentDeadLetters as ServerFn>::PATH,
+            <PollDashboard as ServerFn>::PATH,
+        ]
+    }
+}
+
 #[cfg(feature = "ssr")]
 mod backend {
     use crate::error::AppError;
     use crate::model::{
-        DeadLetterPage, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting, StageKey,
+        Access, DeadLetterPage, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting, StageKey,
         StatsSnapshot,
     };
     use std::future::Future;
@@ -109,6 +155,9 @@ mod backend {
         fn replay_dead_letters(&self, ids: Option<Vec<u64>>) -> BoxFuture<'_, Result<u64, AppError>>;
         /// Empties the dead-letter queue; returns how many letters it held.
         fn purge_dead_letters(&self) -> BoxFuture<'_, Result<u64, AppError>>;
+        /// What the visitor of the page being rendered may do (from its request's headers and
+        /// query), so locked controls say why.
+        fn access(&self, headers: &http::HeaderMap, query: Option<&str>) -> Access;
     }
 
     /// The form the backend takes in Leptos context.

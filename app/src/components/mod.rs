@@ -1,5 +1,6 @@
 //! Reusable view pieces of the live page, one role per file.
 
+mod access;
 mod chart;
 mod connection;
 pub mod controls;
@@ -11,6 +12,7 @@ mod live_charts;
 mod stages;
 mod stats;
 
+pub use access::{AccessNotice, Locked, page_access};
 pub use chart::{LineChart, LineDef, polyline, short};
 pub use connection::ConnectionBadge;
 pub use counters::Counters;

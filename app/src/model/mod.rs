@@ -1,6 +1,7 @@
 //! Wire types shared by the server and the browser: what is published, and what the live
 //! stream carries. Both sides compile this module, so a field renamed here is renamed everywhere.
 
+mod access;
 pub mod catalogue;
 mod dashboard;
 mod dead_letter;
@@ -12,6 +13,7 @@ mod reading;
 mod stats;
 pub mod wire;
 
+pub use access::{Access, UNLOCK_PATH};
 pub use dashboard::{
     DashboardInputError, DashboardUpdate, HISTORY_ROWS, LOG_BATCH, LOG_LINES, LogLevel, LogLine,
     REFRESH_CHOICES, Row, SystemInfo, parse_refresh,

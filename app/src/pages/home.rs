@@ -9,12 +9,12 @@
 
 use crate::components::controls::{CrashControl, FlowControls, PublishControls, SimulatorControls};
 use crate::components::{
-    ConnectionBadge, Counters, DeadLetterPanel, FailureReasons, KindTable, LiveCharts, MessageFeed,
-    StageList, Stats,
+    AccessNotice, ConnectionBadge, Counters, DeadLetterPanel, FailureReasons, KindTable, LiveCharts, Locked,
+    MessageFeed, StageList, Stats, page_access,
 };
 use crate::format;
 use crate::model::wire::Postcard;
-use crate::model::{LiveFrame, LiveModel};
+use crate::model::{Access, LiveFrame, LiveModel};
 use crate::stream::{self, Connection};
 use leptos::prelude::*;
 
@@ -23,6 +23,7 @@ use leptos::prelude::*;
 pub fn HomePage() -> impl IntoView {
     let (connection, set_connection) = signal(Connection::Connecting);
     let first = SharedValue::<_, Postcard>::new_with_encoding(first_frame).into_inner();
+    let access = SharedValue::<_, Postcard>::new_with_encoding(page_access).into_inner();
     view! {
         <header class="top">
             <h1>"Pulse"</h1>
@@ -31,7 +32,7 @@ pub fn HomePage() -> impl IntoView {
             <ConnectionBadge connection/>
         </header>
         {match first {
-            Ok(frame) => view! { <Live first=frame set_connection/> }.into_any(),
+            Ok(frame) => view! { <Live first=frame access set_connection/> }.into_any(),
             Err(e) => view! { <p class="error" role="alert">{format!("Could not load the pipeline's state: {e}")}</p> }.into_any(),
         }}
     }
@@ -53,21 +54,26 @@ fn first_frame() -> Result<LiveFrame, String> {
 
 /// Everything live: the model starts from the first paint's frame and follows the stream.
 #[component]
-fn Live(first: LiveFrame, set_connection: WriteSignal<Connection>) -> impl IntoView {
+fn Live(first: LiveFrame, access: Access, set_connection: WriteSignal<Connection>) -> impl IntoView {
     let model = RwSignal::new(LiveModel::from_frame(first));
     stream::connect(set_connection, move |frame| {
         model.try_update(|m| m.merge(frame));
     });
     let stats = Stats::new(model);
     let letters: Signal<_> = Memo::new(move |_| model.with(|m| m.dead_letters.clone())).into();
+    let locked = access.controls_locked.is_some();
+    let publish_locked = access.publish_locked.is_some();
     view! {
         <Counters stats/>
         <div class="layout">
             <aside class="controls" aria-label="Controls">
-                <PublishControls/>
-                <SimulatorControls stats/>
-                <FlowControls stats/>
-                <CrashControl/>
+                <AccessNotice access back="/"/>
+                <Locked locked=publish_locked><PublishControls/></Locked>
+                <Locked locked>
+                    <SimulatorControls stats/>
+                    <FlowControls stats/>
+                    <CrashControl/>
+                </Locked>
             </aside>
             <div class="views">
                 <LiveCharts model/>
@@ -81,8 +87,8 @@ fn Live(first: LiveFrame, set_connection: WriteSignal<Connection>) -> impl IntoV
                         <h2 id="reasons-title">"Failures and drops"</h2>
                         <FailureReasons stats/>
                     </section>
-                    <StageList stats/>
-                    <DeadLetterPanel stats letters/>
+                    <Locked locked><StageList stats/></Locked>
+                    <Locked locked><DeadLetterPanel stats letters/></Locked>
                 </div>
             </div>
         </div>

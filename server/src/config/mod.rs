@@ -19,7 +19,7 @@ mod tests;
 
 pub use settings::{LeptosEnv, LogFormat, Settings};
 
-use crate::guard::AllowedHost;
+use crate::guard::{AllowedHost, Token};
 use crate::pipeline::{PipelineConfig, RateLimit, RetryPolicy};
 use crate::pubsub::Overflow;
 use leptos::config::{Env, LeptosOptions};
@@ -66,6 +66,30 @@ pub struct ServerConfig {
     /// The most entries the dead-letter queue keeps before evicting (and counting) the oldest
     /// (`PULSE_DLQ_CAPACITY`).
     pub dlq_capacity: usize,
+    /// The operator's token (`--admin-token` or `--admin-token-file`); see
+    /// [`crate::guard::Operator`].
+    pub admin_token: Option<Token>,
+    /// The token publishers must show (`--ingest-token` or its file); `None`: publishing is
+    /// open.
+    pub ingest_token: Option<Token>,
+    /// What no client can exceed: timeouts, connections, lag, ingest rate.
+    pub limits: Limits,
+}
+
+/// The limits a client cannot exhaust, each enforced by the library that owns it (see
+/// `crate::serve`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// hyper's header-read timeout, which it also runs while a kept-alive connection idles.
+    pub header_timeout: Duration,
+    /// tower-http's request-body timeout.
+    pub body_timeout: Duration,
+    /// Connections open at once, WebSockets included.
+    pub max_connections: usize,
+    /// Frames a live-stream client may fall behind during one stuck send before it is dropped.
+    pub ws_max_lag: u64,
+    /// Events per second one client address may post to `/api/events` (a second's burst).
+    pub ingest_rate_per_client: u32,
 }
 
 impl From<Settings> for ServerConfig {
@@ -106,6 +130,15 @@ impl From<Settings> for ServerConfig {
             drain_timeout: Duration::from_millis(s.drain_timeout_ms),
             data_dir: s.data_dir,
             dlq_capacity: s.dlq_capacity as usize,
+            admin_token: s.admin_token.or(s.admin_token_file),
+            ingest_token: s.ingest_token.or(s.ingest_token_file),
+            limits: Limits {
+                header_timeout: Duration::from_millis(s.header_timeout_ms),
+                body_timeout: Duration::from_millis(s.body_timeout_ms),
+                max_connections: s.max_connections as usize,
+                ws_max_lag: u64::from(s.ws_max_lag),
+                ingest_rate_per_client: s.ingest_rate_per_client,
+            },
         }
     }
 }

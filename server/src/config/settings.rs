@@ -1,13 +1,15 @@
 //! The settings schema: every setting once, with its flag, environment variable, default,
 //! range and help (clap derive), and the parsing that names the variable of a bad value.
 
-use crate::guard::AllowedHost;
+use crate::guard::{AllowedHost, Token};
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 const SERVER: &str = "Server";
+const ACCESS: &str = "Access";
+const LIMITS: &str = "Limits";
 const PIPELINE: &str = "Pipeline";
 const DEAD_LETTERS: &str = "Dead letters";
 const LOGGING: &str = "Logging";
@@ -50,6 +52,60 @@ pub struct Settings {
     #[arg(long, env = "PULSE_DRAIN_TIMEOUT_MS", value_name = "MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(0..=3_600_000), help_heading = SERVER)]
     pub drain_timeout_ms: u64,
+
+    /// The operator's token: with it, the destructive controls (kill, crash, pause,
+    /// concurrency, rate limit, simulator, taps, replay, purge) need it on any listener;
+    /// without it they work only on a loopback listener [default: none] [length: 16..]
+    #[arg(long, env = "PULSE_ADMIN_TOKEN", value_name = "TOKEN", value_parser = token,
+          hide_env_values = true, conflicts_with = "admin_token_file", help_heading = ACCESS)]
+    pub admin_token: Option<Token>,
+
+    /// A file holding the operator's token (its first line), instead of --admin-token
+    #[arg(long, env = "PULSE_ADMIN_TOKEN_FILE", value_name = "FILE", value_parser = token_file,
+          help_heading = ACCESS)]
+    pub admin_token_file: Option<Token>,
+
+    /// A token publishers must send (`Authorization: Bearer`) to POST /api/events and to
+    /// publish from the page; the operator's token also does [default: none, publishing is
+    /// open] [length: 16..]
+    #[arg(long, env = "PULSE_INGEST_TOKEN", value_name = "TOKEN", value_parser = token,
+          hide_env_values = true, conflicts_with = "ingest_token_file", help_heading = ACCESS)]
+    pub ingest_token: Option<Token>,
+
+    /// A file holding the ingest token (its first line), instead of --ingest-token
+    #[arg(long, env = "PULSE_INGEST_TOKEN_FILE", value_name = "FILE", value_parser = token_file,
+          help_heading = ACCESS)]
+    pub ingest_token_file: Option<Token>,
+
+    /// Longest a connection may take to send a request's headers, counted from when it opened
+    /// or its last answer ended (so this is also the idle keep-alive timeout), milliseconds
+    /// [range: 100..=600000]
+    #[arg(long, env = "PULSE_HEADER_TIMEOUT_MS", value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000), help_heading = LIMITS)]
+    pub header_timeout_ms: u64,
+
+    /// Longest a request may take to send its body, milliseconds [range: 100..=600000]
+    #[arg(long, env = "PULSE_BODY_TIMEOUT_MS", value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000), help_heading = LIMITS)]
+    pub body_timeout_ms: u64,
+
+    /// Most connections open at once, WebSockets included; past it a connection gets 503
+    /// [range: 1..=1000000]
+    #[arg(long, env = "PULSE_MAX_CONNECTIONS", value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = LIMITS)]
+    pub max_connections: u32,
+
+    /// Frames a live-stream client may fall behind while one send is stuck (it does not
+    /// read) before it is dropped; at 10 frames a second [range: 1..=100000]
+    #[arg(long, env = "PULSE_WS_MAX_LAG", value_name = "FRAMES", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = LIMITS)]
+    pub ws_max_lag: u32,
+
+    /// Most events one client (IP address) may post to /api/events per second, bursts of up
+    /// to a second's worth; past it 429 with Retry-After [range: 1..=100000000]
+    #[arg(long, env = "PULSE_INGEST_RATE_PER_CLIENT", value_name = "N", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000_000), help_heading = LIMITS)]
+    pub ingest_rate_per_client: u32,
 
     /// The pipeline's subscription buffer, messages [range: 1..=16777216]
     #[arg(long, env = "PULSE_BUFFER", value_name = "N", default_value_t = 65_536,
@@ -175,6 +231,18 @@ pub enum LeptosEnv {
 /// A directory path that is not blank.
 fn non_blank_path(v: &str) -> Result<PathBuf, String> {
     if v.trim().is_empty() { Err("expected a directory path".into()) } else { Ok(PathBuf::from(v)) }
+}
+
+/// A secret token, as given: long enough to resist guessing, no whitespace (a stray newline
+/// from a file would never match what a client sends).
+fn token(v: &str) -> Result<Token, String> {
+    Token::new(v).map_err(|e| e.to_string())
+}
+
+/// A token read from the first line of a file.
+fn token_file(v: &str) -> Result<Token, String> {
+    let text = std::fs::read_to_string(v).map_err(|e| format!("cannot read {v:?}: {e}"))?;
+    token(text.lines().next().unwrap_or_default().trim())
 }
 
 /// One `--allowed-hosts` entry.

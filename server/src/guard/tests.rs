@@ -110,3 +110,32 @@ fn refusals_are_json_with_their_status() {
     assert_eq!(r.headers().get("content-type").map(|v| v.as_bytes()), Some(&b"application/json"[..]));
     assert_eq!(Refusal::Misdirected("x".into()).into_response().status(), 421);
 }
+
+/// Catches: a new server function that changes state but is not in `app::api::classes`, so
+/// the roles check would let anyone call it.
+#[test]
+fn every_server_function_is_classified_exactly_once() {
+    use app::api::classes;
+    // Linking `app` registers its server functions; naming one keeps it linked.
+    let _ = app::api::classes::read_only;
+    let classified: Vec<&str> =
+        classes::operator().into_iter().chain(classes::publish()).chain(classes::read_only()).collect();
+    let registered: Vec<&str> = leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path).collect();
+    assert!(registered.len() >= 19, "server functions registered: {registered:?}");
+    for path in &registered {
+        let n = classified.iter().filter(|c| *c == path).count();
+        assert_eq!(n, 1, "{path} must be in exactly one of app::api::classes' lists");
+    }
+    assert_eq!(classified.len(), registered.len(), "no stale entry in the lists");
+}
+
+#[test]
+fn tokens_are_long_plain_and_never_printed() {
+    use super::{Token, TokenError};
+    assert_eq!(Token::new("short"), Err(TokenError::TooShort(5)));
+    assert_eq!(Token::new("sixteen chars no"), Err(TokenError::Whitespace));
+    assert_eq!(Token::new("sixteen-chars-ok\n"), Err(TokenError::Whitespace));
+    let t = Token::new("sixteen-chars-ok").expect("valid");
+    assert!(t.matches("sixteen-chars-ok") && !t.matches("sixteen-chars-oK") && !t.matches("sixteen-chars-o"));
+    assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+}

@@ -9,5 +9,6 @@ mod frames;
 mod reporter;
 mod snapshot;
 
+pub(crate) use frames::Tick;
 pub(crate) use reporter::Reporter;
 pub(crate) use snapshot::Snapshots;

@@ -269,6 +269,22 @@ impl Collector for Figures {
         gauge(&mut e, "websocket_connections", "WebSockets open on /ws", None, open as f64)?;
         counter(&mut e, "websocket_sent", "Messages sent on /ws", m, sent)?;
         counter(&mut e, "websocket_sent", "Bytes sent on /ws", Some(&Unit::Bytes), bytes)?;
+        let (connections, refused, dropped) = self.sockets.limits();
+        gauge(
+            &mut e,
+            "http_connections",
+            "HTTP connections open, WebSockets included",
+            None,
+            connections as f64,
+        )?;
+        counter(
+            &mut e,
+            "http_connections_refused",
+            "Connections refused past --max-connections",
+            m,
+            refused,
+        )?;
+        counter(&mut e, "websocket_dropped_slow", "Live-stream clients dropped for not reading", m, dropped)?;
         gauge(
             &mut e,
             "uptime",

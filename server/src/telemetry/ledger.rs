@@ -88,9 +88,14 @@ impl Ledger {
 
     /// Writes the ledger into a snapshot. Outcomes are read before `published`, and `published`
     /// is always bumped before its messages can reach an outcome, so `in_flight` never underflows.
+    /// `failed` and its reasons are read under the reasons' lock, which `failures_settled`
+    /// holds while it bumps both: the reasons always sum to `failed`.
     pub(crate) fn fill(&self, s: &mut StatsSnapshot) {
-        s.processed = self.processed.load(Ordering::Acquire);
+        let kinds = self.failure_kinds.lock().unwrap_or_else(|e| e.into_inner());
         s.failed = self.failed.load(Ordering::Acquire);
+        s.failure_reasons = sorted(kinds.iter().map(|(k, n)| (*k, *n)));
+        drop(kinds);
+        s.processed = self.processed.load(Ordering::Acquire);
         let no_sub = self.dropped_no_subscriber.load(Ordering::Acquire);
         let full = self.dropped_buffer_full.load(Ordering::Acquire);
         let overloaded = self.dropped_overloaded.load(Ordering::Acquire);
@@ -98,9 +103,6 @@ impl Ledger {
         s.batches = self.batches.load(Ordering::Relaxed);
         s.published = self.published.load(Ordering::Acquire);
         s.in_flight = s.published.saturating_sub(s.processed + s.failed + s.dropped);
-        let kinds = self.failure_kinds.lock().unwrap_or_else(|e| e.into_inner());
-        s.failure_reasons = sorted(kinds.iter().map(|(k, n)| (*k, *n)));
-        drop(kinds);
         s.drop_reasons = sorted(
             [
                 (DropReason::NoSubscriber.label(), no_sub),
@@ -131,8 +133,8 @@ impl Ledger {
         for kind in kinds {
             *by_kind.entry(kind).or_default() += 1;
         }
-        drop(by_kind);
         self.failed.fetch_add(kinds.len() as u64, Ordering::AcqRel);
+        drop(by_kind);
     }
 }
 

@@ -27,14 +27,21 @@ impl TestServer {
 
     /// A server with `config`; unless `config.data_dir` was set, its data goes to a fresh temp
     /// dir (tests run side by side, and must not share the dead-letter store).
-    pub(crate) async fn with_config(mut config: ServerConfig) -> Self {
+    pub(crate) async fn with_config(config: ServerConfig) -> Self {
+        Self::bound(config, "127.0.0.1:0").await
+    }
+
+    /// A server with `config` listening on `bind` (`0.0.0.0:0`: every interface, as an exposed
+    /// server does); the test still talks to it on 127.0.0.1.
+    pub(crate) async fn bound(mut config: ServerConfig, bind: &str) -> Self {
         let data = (config.data_dir == ServerConfig::default().data_dir).then(|| {
             let dir = tempfile::tempdir().expect("temp dir");
             config.data_dir = dir.path().to_path_buf();
             dir
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let addr = listener.local_addr().expect("local addr");
+        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind port 0");
+        let port = listener.local_addr().expect("local addr").port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(pulse_server::run(config, listener, shutdown.clone()));
         Self { addr, http: reqwest::Client::new(), shutdown, task, _data: data }
