@@ -25,6 +25,9 @@ pub(crate) enum ApiError {
     TooLarge,
     #[error("could not read the body: {0}")]
     Body(String),
+    /// The body did not arrive within `--body-timeout-ms` (tower-http's timeout).
+    #[error("the body did not arrive within the body timeout (--body-timeout-ms)")]
+    BodyTimeout,
     #[error("malformed JSON: {0}")]
     Malformed(String),
     #[error("{0}")]
@@ -45,6 +48,7 @@ impl ApiError {
         match self {
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Body(_) | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotJson(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -75,6 +79,13 @@ impl IntoResponse for ApiError {
 
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&r);
+        while let Some(e) = cause {
+            if e.is::<tower_http::timeout::TimeoutError>() {
+                return ApiError::BodyTimeout;
+            }
+            cause = e.source();
+        }
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge
         } else {

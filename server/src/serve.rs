@@ -1,7 +1,9 @@
 //! The accept loop: each connection is served by hyper's HTTP/1 with hyper's own header-read
 //! timeout (which hyper 1.12 also runs while a kept-alive connection idles, so one setting
 //! bounds both), under a cap on connections open at once (a semaphore). The request-body
-//! timeout is tower-http's, in `server.rs`.
+//! timeout is tower-http's, in `server.rs`. Each accepted socket gets a fixed kernel send
+//! buffer (`--socket-send-buffer`), the bound on what a client that stops reading can leave
+//! queued.
 //!
 //! `axum::serve` offers none of these settings, so this file replaces it; what it adds is only
 //! wiring: the permit, the peer's address as axum's [`ConnectInfo`], graceful shutdown.
@@ -71,6 +73,10 @@ pub(crate) async fn serve(
             () = shutdown.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
+        if limits.socket_send_buffer > 0 {
+            // Bounds what a client that stops reading leaves queued in the kernel for it.
+            let _ = socket2::SockRef::from(&stream).set_send_buffer_size(limits.socket_send_buffer);
+        }
         let io = TokioIo::new(stream);
         match permits.clone().try_acquire_owned() {
             Ok(permit) => {

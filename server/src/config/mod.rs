@@ -90,6 +90,8 @@ pub struct Limits {
     pub ws_max_lag: u64,
     /// Events per second one client address may post to `/api/events` (a second's burst).
     pub ingest_rate_per_client: u32,
+    /// Kernel send buffer of each accepted connection, bytes; 0: the kernel's auto-tuning.
+    pub socket_send_buffer: usize,
 }
 
 impl From<Settings> for ServerConfig {
@@ -138,6 +140,7 @@ impl From<Settings> for ServerConfig {
                 max_connections: s.max_connections as usize,
                 ws_max_lag: u64::from(s.ws_max_lag),
                 ingest_rate_per_client: s.ingest_rate_per_client,
+                socket_send_buffer: s.socket_send_buffer as usize,
             },
         }
     }

@@ -101,6 +101,13 @@ pub struct Settings {
           value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = LIMITS)]
     pub ws_max_lag: u32,
 
+    /// Kernel send buffer of each connection, bytes: what a client that stops reading can
+    /// leave queued before its sends stall (then --ws-max-lag drops a live stream); 0 keeps
+    /// the kernel's auto-tuning (up to 4 MiB on Linux) [range: 0..=67108864]
+    #[arg(long, env = "PULSE_SOCKET_SEND_BUFFER", value_name = "BYTES", default_value_t = 262_144,
+          value_parser = clap::value_parser!(u32).range(0..=67_108_864), help_heading = LIMITS)]
+    pub socket_send_buffer: u32,
+
     /// Most events one client (IP address) may post to /api/events per second, bursts of up
     /// to a second's worth; past it 429 with Retry-After [range: 1..=100000000]
     #[arg(long, env = "PULSE_INGEST_RATE_PER_CLIENT", value_name = "N", default_value_t = 100_000,

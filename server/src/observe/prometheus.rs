@@ -281,10 +281,16 @@ impl Collector for Figures {
             &mut e,
             "http_connections_refused",
             "Connections refused past --max-connections",
-            m,
+            None,
             refused,
         )?;
-        counter(&mut e, "websocket_dropped_slow", "Live-stream clients dropped for not reading", m, dropped)?;
+        counter(
+            &mut e,
+            "websocket_dropped_slow",
+            "Live-stream clients dropped for not reading",
+            None,
+            dropped,
+        )?;
         gauge(
             &mut e,
             "uptime",
