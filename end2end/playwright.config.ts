@@ -8,6 +8,10 @@ import path from "node:path";
 const root = path.resolve(__dirname, "..");
 const port = Number(process.env.PULSE_E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
+// A second server that needs the operator's token for its destructive controls (access.spec.ts).
+export const lockedPort = port + 1;
+export const lockedURL = `http://127.0.0.1:${lockedPort}`;
+export const operatorToken = "e2e-operator-token-0123456789";
 // A fresh data directory per run: the dead-letter queue starts empty, whatever ran before.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulse-e2e-"));
 
@@ -37,10 +41,16 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [server(port, dataDir, {}), server(lockedPort, fs.mkdtempSync(path.join(os.tmpdir(), "pulse-e2e-")), {
+    PULSE_ADMIN_TOKEN: operatorToken,
+  })],
+});
+
+function server(port: number, dataDir: string, extra: Record<string, string>) {
+  return {
     command: path.join(root, "target/release/server"),
     cwd: root,
-    url: `${baseURL}/healthz`,
+    url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 30_000,
     stdout: "ignore",
@@ -53,6 +63,7 @@ export default defineConfig({
       LEPTOS_ENV: "PROD",
       RUST_LOG: "warn",
       PULSE_DATA_DIR: dataDir,
+      ...extra,
     },
-  },
-});
+  };
+}

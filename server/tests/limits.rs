@@ -174,7 +174,7 @@ async fn a_stream_client_that_stops_reading_is_dropped_and_the_others_keep_their
         let frame = tokio::time::timeout(Duration::from_secs(5), reader.next()).await;
         assert!(matches!(frame, Ok(Some(Ok(_)))), "the reading client keeps its frames: {frame:?}");
         frames += 1;
-        if frames % 10 == 0 {
+        if frames.is_multiple_of(10) {
             let metrics =
                 s.http.get(s.url("/metrics")).send().await.expect("scrape").text().await.expect("text");
             if metrics.lines().any(|l| l == "pulse_websocket_dropped_slow_total 1") {
