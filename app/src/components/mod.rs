@@ -12,7 +12,7 @@ mod live_charts;
 mod stages;
 mod stats;
 
-pub use access::{AccessNotice, Locked, page_access};
+pub use access::{AccessNotice, page_access};
 pub use chart::{LineChart, LineDef, polyline, short};
 pub use connection::ConnectionBadge;
 pub use counters::Counters;

@@ -9,7 +9,7 @@
 
 use crate::components::controls::{CrashControl, FlowControls, PublishControls, SimulatorControls};
 use crate::components::{
-    AccessNotice, ConnectionBadge, Counters, DeadLetterPanel, FailureReasons, KindTable, LiveCharts, Locked,
+    AccessNotice, ConnectionBadge, Counters, DeadLetterPanel, FailureReasons, KindTable, LiveCharts,
     MessageFeed, StageList, Stats, page_access,
 };
 use crate::format;
@@ -23,7 +23,13 @@ use leptos::prelude::*;
 pub fn HomePage() -> impl IntoView {
     let (connection, set_connection) = signal(Connection::Connecting);
     let first = SharedValue::<_, Postcard>::new_with_encoding(first_frame).into_inner();
-    let access = SharedValue::<_, Postcard>::new_with_encoding(page_access).into_inner();
+    // What this visitor may do is decided by the server and rendered into the page: locked
+    // controls are `<fieldset disabled>` and the notice is server-made markup. Neither changes
+    // after the load, and hydration keeps both as the server wrote them (tachys sets neither a
+    // static attribute nor `inner_html` when hydrating server HTML), so the browser needs no
+    // copy of the decision (it would cost the page's WASM ~0.8 KB gzip; see
+    // docs/decisions/0046). The server still refuses any call the visitor may not make.
+    let access = page_access();
     view! {
         <header class="top">
             <h1>"Pulse"</h1>
@@ -68,12 +74,12 @@ fn Live(first: LiveFrame, access: Access, set_connection: WriteSignal<Connection
         <div class="layout">
             <aside class="controls" aria-label="Controls">
                 <AccessNotice access back="/"/>
-                <Locked locked=publish_locked><PublishControls/></Locked>
-                <Locked locked>
+                <fieldset class="lock" disabled=publish_locked><PublishControls/></fieldset>
+                <fieldset class="lock" disabled=locked>
                     <SimulatorControls stats/>
                     <FlowControls stats/>
                     <CrashControl/>
-                </Locked>
+                </fieldset>
             </aside>
             <div class="views">
                 <LiveCharts model/>
@@ -87,8 +93,10 @@ fn Live(first: LiveFrame, access: Access, set_connection: WriteSignal<Connection
                         <h2 id="reasons-title">"Failures and drops"</h2>
                         <FailureReasons stats/>
                     </section>
-                    <Locked locked><StageList stats/></Locked>
-                    <Locked locked><DeadLetterPanel stats letters/></Locked>
+                    <fieldset class="lock" disabled=locked>
+                        <StageList stats/>
+                        <DeadLetterPanel stats letters/>
+                    </fieldset>
                 </div>
             </div>
         </div>

@@ -7,7 +7,7 @@
 //! - [`origin`]: cross-site request protection. A state-changing request (any method but
 //!   GET / HEAD / OPTIONS: server functions, `POST /api/events`) and the `/ws` upgrade are
 //!   refused with 403 when a browser says they come from another site: `Sec-Fetch-Site` must be
-//!   `same-origin` or `none`; without it, `Origin` must be `http://` + the `Host` header.
+//!   `same-origin` or `none`; without it, `Origin` must be `http://` or `https://` + the `Host` header.
 //!   Requests with neither header (curl, scripts) pass: no browser sent them.
 //! - [`access`]: who may act. The destructive controls need the operator's token, or a
 //!   loopback listener without one; publishing needs the ingest token when one is set

@@ -12,7 +12,7 @@ const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
 /// Whether a request is from this site, or from no browser page at all: `Ok` when
 /// `Sec-Fetch-Site` is `same-origin` or `none` (typed in, a bookmark); without it, when `Origin`
-/// is `http://` + `host`; with neither header (curl, scripts), too.
+/// is `http://` or `https://` + `host`; with neither header (curl, scripts), too.
 pub(super) fn same_origin(headers: &HeaderMap, host: Option<&str>) -> Result<(), Refusal> {
     if let Some(site) = headers.get(SEC_FETCH_SITE) {
         let site = site.to_str().unwrap_or_default();
@@ -24,8 +24,10 @@ pub(super) fn same_origin(headers: &HeaderMap, host: Option<&str>) -> Result<(),
     }
     let Some(origin) = headers.get(axum::http::header::ORIGIN) else { return Ok(()) };
     let origin = origin.to_str().unwrap_or_default();
-    let ours = host.map(|h| format!("http://{h}"));
-    if ours.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(origin)) {
+    // `https://` too: behind a proxy that ends TLS the page's origin is https, the Host the
+    // same. One host:port cannot serve both schemes, so no other site can wear that origin.
+    let ours = |scheme: &str| host.is_some_and(|h| origin.eq_ignore_ascii_case(&format!("{scheme}://{h}")));
+    if ours("http") || ours("https") {
         Ok(())
     } else {
         Err(Refusal::CrossSite(format!("Origin {origin:?} is not this site")))
