@@ -77,7 +77,7 @@ pub struct ServerConfig {
 }
 
 /// The limits a client cannot exhaust, each enforced by the library that owns it (see
-/// `crate::serve`).
+/// the accept loop, `serve.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// hyper's header-read timeout, which it also runs while a kept-alive connection idles.

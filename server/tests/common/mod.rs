@@ -151,16 +151,15 @@ pub(crate) struct ServerProcess {
 
 impl ServerProcess {
     /// Starts the binary with its data in `data` and `env` on top of the defaults, and waits
-    /// (at most 10 s) until `/healthz` answers.
+    /// (at most 10 s) until `/healthz` answers. The server binds port 0 and the test reads the
+    /// port from its "listening on" line: a port picked here and freed could be taken by another
+    /// test's server before this one binds it, and the test would then talk to the wrong server.
     pub(crate) async fn start(data: &std::path::Path, env: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("a free port")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let log = data.join(format!("server-{port}.log"));
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = data.join(format!("server-{}-{n}.log", std::process::id()));
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-            .env("PULSE_ADDR", format!("127.0.0.1:{port}"))
+            .env("PULSE_ADDR", "127.0.0.1:0")
             .env("PULSE_DATA_DIR", data)
             .env("PULSE_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
@@ -171,14 +170,31 @@ impl ServerProcess {
             .stderr(std::fs::File::create(log.with_extension("err")).expect("stderr file"))
             .spawn()
             .expect("server starts");
-        let node = Self { child, base: format!("http://127.0.0.1:{port}"), log };
+        let mut node = Self { child, base: String::new(), log };
         for _ in 0..200 {
-            if reqwest::get(format!("{}/healthz", node.base)).await.is_ok_and(|r| r.status() == 200) {
+            if let Some(status) = node.child.try_wait().expect("wait") {
+                let err = std::fs::read_to_string(node.log.with_extension("err")).unwrap_or_default();
+                panic!("the server exited ({status}) before listening: {err}");
+            }
+            if node.base.is_empty() {
+                node.base = node.listening_on().unwrap_or_default();
+            }
+            if !node.base.is_empty()
+                && reqwest::get(format!("{}/healthz", node.base)).await.is_ok_and(|r| r.status() == 200)
+            {
                 return node;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the server did not answer /healthz within 10 s");
+    }
+
+    /// `http://127.0.0.1:PORT` from the server's "listening on" log line, once it is written.
+    fn listening_on(&self) -> Option<String> {
+        let log = std::fs::read_to_string(&self.log).ok()?;
+        let at = log.find("listening on http://")? + "listening on ".len();
+        let url: String = log[at..].chars().take_while(|c| !matches!(c, ',' | '"' | ' ')).collect();
+        Some(url)
     }
 
     pub(crate) async fn stats(&self) -> StatsSnapshot {
