@@ -53,7 +53,7 @@ pub(crate) const RETRY_AFTER_S: u64 = 1;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let full = matches!(self, ApiError::Unavailable(IngestError::Full { .. }));
+        let full = matches!(&self, ApiError::Unavailable(e) if e.retry_after());
         let mut response = (self.status(), Json(json!({ "error": self.to_string() }))).into_response();
         if full {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_S.into());
@@ -123,7 +123,7 @@ pub(crate) async fn post_events(
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
     let readings = parse_readings(&body?)?;
-    let accepted = state.ingest.try_publish(readings)?;
+    let accepted = state.ingest.publish(readings).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response())
 }
 
@@ -138,9 +138,14 @@ pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
         .into_response()
 }
 
-/// `GET /healthz`: 200 while the server is up.
-pub(crate) async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// `GET /healthz`: 200 while the server is up; 503 `degraded: <reason>` while its Redis bus
+/// cannot reach Redis.
+pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+    match state.bus.as_ref().and_then(crate::bus::RedisBus::degraded) {
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": format!("degraded: {why}") })))
+            .into_response(),
+        None => Json(json!({ "status": "ok" })).into_response(),
+    }
 }
 
 #[cfg(test)]

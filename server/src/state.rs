@@ -1,6 +1,7 @@
 //! Shared state handed to every axum handler and, as context, to Leptos: each handle the
 //! handlers act on, held here directly (nothing reaches a control through the stats).
 
+use crate::bus::RedisBus;
 use crate::dead_letters::DeadLetterQueue;
 use crate::demo::{Simulator, Taps};
 use crate::ingest::Ingest;
@@ -38,6 +39,8 @@ pub(crate) struct AppState {
     pub(crate) shutdown: CancellationToken,
     /// The dashboard's history, HTTP / WebSocket metrics and the `/metrics` exporter.
     pub(crate) observe: Observe,
+    /// The Redis bus in redis mode (`--bus redis://...`); `None` when embedded.
+    pub(crate) bus: Option<RedisBus>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

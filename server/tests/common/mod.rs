@@ -2,6 +2,15 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod redis_server;
+
+/// The server binary the process tests run: `PULSE_TEST_SERVER` if set (a worktree sharing its
+/// target directory with another checkout points it at its own `deps/server-<hash>`, which the
+/// other checkout's builds cannot overwrite), else cargo's `CARGO_BIN_EXE_server`.
+pub(crate) fn server_bin() -> std::ffi::OsString {
+    std::env::var_os("PULSE_TEST_SERVER").unwrap_or_else(|| env!("CARGO_BIN_EXE_server").into())
+}
+
 use app::error::AppError;
 use app::model::StatsSnapshot;
 use pulse_server::ServerConfig;
@@ -152,7 +161,7 @@ impl ServerProcess {
             .expect("addr")
             .port();
         let log = data.join(format!("server-{port}.log"));
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        let child = std::process::Command::new(server_bin())
             .env("PULSE_ADDR", format!("127.0.0.1:{port}"))
             .env("PULSE_DATA_DIR", data)
             .env("PULSE_LOG_FORMAT", "json")

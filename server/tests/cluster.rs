@@ -1,0 +1,256 @@
+//! Scale-out (issue 14) against a real redis-server: node processes of the real binary sharing
+//! one Redis, events posted across them, a node SIGKILLed or stopped, Redis killed. Every test
+//! waits for conditions with a bounded deadline; none sleeps to let things settle.
+
+mod common;
+
+use common::ServerProcess;
+use common::redis_server::RedisServer;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// A node of the cluster on `redis`, named `name`, with `extra` settings.
+async fn node(
+    redis: &RedisServer,
+    data: &tempfile::TempDir,
+    name: &str,
+    extra: &[(&str, &str)],
+) -> ServerProcess {
+    let url = redis.url();
+    let mut env =
+        vec![("PULSE_BUS", url.as_str()), ("PULSE_NODE_NAME", name), ("PULSE_HEARTBEAT_TTL_MS", "1000")];
+    env.extend_from_slice(extra);
+    let dir = data.path().join(name);
+    std::fs::create_dir_all(&dir).expect("node dir");
+    ServerProcess::start(&dir, &env).await
+}
+
+async fn cluster(node: &ServerProcess) -> Value {
+    let res = reqwest::get(format!("{}/api/cluster", node.base)).await.expect("request");
+    assert_eq!(res.status(), 200, "GET /api/cluster");
+    res.json().await.expect("JSON")
+}
+
+/// Posts `body` to `node`'s ingest: the status and the `Retry-After` header.
+async fn post(node: &ServerProcess, body: &Value) -> (u16, Option<String>, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/events", node.base))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    let retry = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (status, retry, res.json().await.unwrap_or(Value::Null))
+}
+
+/// `n` readings; every `invalid_every`-th out of range (it fails in the pipeline).
+fn batch(from: usize, n: usize, invalid_every: usize) -> Value {
+    let readings: Vec<Value> = (from..from + n)
+        .map(|i| {
+            let value = if i % invalid_every == 0 { 150.0 } else { 40.0 };
+            json!({ "sensor": format!("s-{i}"), "kind": "humidity", "value": value })
+        })
+        .collect();
+    Value::Array(readings)
+}
+
+/// Polls `probe` until it gives `Some`, at most `limit`.
+async fn until<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    limit: Duration,
+    mut probe: impl FnMut() -> F,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until nothing is in flight, pending or undelivered, cluster-wide; the view then.
+async fn quiescent(node: &ServerProcess) -> Value {
+    until("the cluster to be quiescent", Duration::from_secs(60), || async {
+        let c = cluster(node).await;
+        let quiet = c["in_flight"] == 0 && c["pending_entries"] == 0 && c["lag_entries"] == 0;
+        quiet.then_some(c)
+    })
+    .await
+}
+
+fn count(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("a count, got {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_nodes_pending_entries_are_claimed_and_the_cluster_ledger_balances() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let a = node(&redis, &data, "a", &[]).await;
+    let b = node(&redis, &data, "b", &[]).await;
+    // c is slow, so it holds entries when it is killed.
+    let mut c = node(&redis, &data, "c", &[("PULSE_RATE_LIMIT_PER_S", "400")]).await;
+    let nodes = [&a, &b, &c];
+    let (posts, per_post, invalid_every) = (120, 50, 25);
+    let mut accepted = 0u64;
+    for i in 0..posts {
+        let (status, _, body) = post(nodes[i % 3], &batch(i * per_post, per_post, invalid_every)).await;
+        assert_eq!(status, 202, "post {i}: {body}");
+        accepted += count(&body["accepted"]);
+    }
+    let events = (posts * per_post) as u64;
+    assert_eq!(accepted, events);
+    let held = until("c to hold pending entries", Duration::from_secs(20), || async {
+        let view = cluster(&a).await;
+        let c_view = view["nodes"].as_array()?.iter().find(|n| n["name"] == "c")?.clone();
+        (count(&c_view["pending_entries"]) > 0).then(|| count(&c_view["pending_entries"]))
+    })
+    .await;
+    c.child.kill().expect("SIGKILL c");
+    c.child.wait().expect("c is gone");
+    let view = quiescent(&a).await;
+    println!("c held {held} pending entries when killed; the cluster then: {view:#}");
+    let total = &view["total"];
+    assert_eq!(count(&total["published"]), events, "every 202 is in the cluster ledger");
+    let finished = count(&total["processed"]) + count(&total["failed"]) + count(&total["dead_lettered"]);
+    assert_eq!(finished, events, "every event reached a final outcome (counted once per entry)");
+    assert_eq!(count(&total["failed"]), events.div_ceil(invalid_every as u64), "the invalid ones failed");
+    assert_eq!(view["balances"], true);
+    assert!(count(&total["claimed_entries"]) >= held, "c's pending entries were claimed: {total}");
+    assert!(
+        count(&total["redelivered"]) >= held * per_post as u64,
+        "claimed events count as redelivered: {total}"
+    );
+    assert_eq!(count(&total["duplicate_entries"]), 0, "a SIGKILLed node cannot ack late");
+    let c_row = view["nodes"].as_array().and_then(|n| n.iter().find(|n| n["name"] == "c")).expect("c listed");
+    assert_eq!(c_row["heartbeat_age_ms"], Value::Null, "c's heartbeat expired: {c_row}");
+    // The same view on every node.
+    assert_eq!(cluster(&b).await["total"], view["total"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_stop_drains_acks_and_leaves_with_nothing_redelivered() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let a = node(&redis, &data, "a", &[]).await;
+    let mut b = node(&redis, &data, "b", &[("PULSE_RATE_LIMIT_PER_S", "2000")]).await;
+    let events = 40 * 50;
+    for i in 0..40 {
+        let (status, _, body) = post(if i % 2 == 0 { &a } else { &b }, &batch(i * 50, 50, 1000)).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    b.terminate();
+    let status = b.exited_within(Duration::from_secs(20)).await.expect("b stops within 20 s");
+    assert!(status.success(), "b drained and exited cleanly: {status:?}");
+    b.until_logged("left the cluster").await;
+    let view = quiescent(&a).await;
+    let total = &view["total"];
+    assert_eq!(count(&total["published"]), events as u64);
+    assert_eq!(count(&total["processed"]) + count(&total["failed"]), events as u64);
+    assert_eq!(count(&total["redelivered"]), 0, "b finished its own work: nothing to claim: {total}");
+    assert_eq!(count(&total["duplicate_entries"]), 0);
+    let b_row = view["nodes"].as_array().and_then(|n| n.iter().find(|n| n["name"] == "b")).expect("b listed");
+    assert_eq!(b_row["status"], "left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_held_by_a_live_node_is_refused() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let _a = node(&redis, &data, "a", &[]).await;
+    let dir = data.path().join("a-again");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut child = std::process::Command::new(common::server_bin())
+        .env("PULSE_ADDR", "127.0.0.1:0")
+        .env("PULSE_DATA_DIR", &dir)
+        .env("PULSE_BUS", redis.url())
+        .env("PULSE_NODE_NAME", "a")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the server binary runs");
+    until("the second \"a\" to exit", Duration::from_secs(20), || {
+        let exited = child.try_wait().expect("wait").is_some();
+        async move { exited.then_some(()) }
+    })
+    .await;
+    let out = child.wait_with_output().expect("output");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "a second \"a\" must not start: {said}");
+    assert!(said.contains("held by a live node"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_backlog_bound_ingest_answers_503_with_retry_after() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    // One event a second: what is posted stays in the backlog for the whole test.
+    let a = node(&redis, &data, "a", &[("PULSE_BUS_BACKLOG", "100"), ("PULSE_RATE_LIMIT_PER_S", "1")]).await;
+    let (status, _, body) = post(&a, &batch(0, 80, 1000)).await;
+    assert_eq!(status, 202, "{body}");
+    let (status, retry, body) = post(&a, &batch(80, 80, 1000)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(retry.as_deref(), Some("1"));
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("backlog")), "{body}");
+    let view = cluster(&a).await;
+    assert_eq!(count(&view["total"]["published"]), 80, "the refused batch was not added");
+    assert!(count(&view["in_flight"]) <= 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_says_degraded_while_redis_is_down_and_recovers() {
+    let mut redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let a = node(&redis, &data, "a", &[]).await;
+    // Events 1..=10 of a batch whose every 1000th is invalid: all valid.
+    let (status, _, _) = post(&a, &batch(1, 10, 1000)).await;
+    assert_eq!(status, 202);
+    let health = || async {
+        let res = reqwest::get(format!("{}/healthz", a.base)).await.expect("healthz");
+        (res.status().as_u16(), res.json::<Value>().await.expect("JSON"))
+    };
+    redis.kill();
+    let why = until("/healthz to say degraded", Duration::from_secs(10), || async {
+        let (status, body) = health().await;
+        (status == 503).then_some(body)
+    })
+    .await;
+    assert!(why["status"].as_str().is_some_and(|s| s.starts_with("degraded: ")), "{why}");
+    let (status, _, body) = post(&a, &batch(11, 10, 1000)).await;
+    assert_eq!(status, 503, "no 202 while Redis cannot confirm: {body}");
+    redis.restart().await;
+    until("/healthz to be ok again", Duration::from_secs(20), || async {
+        (health().await.0 == 200).then_some(())
+    })
+    .await;
+    let view = quiescent(&a).await;
+    assert_eq!(count(&view["total"]["published"]), 10, "the AOF kept the first batch");
+    assert_eq!(count(&view["total"]["processed"]), 10);
+}
+
+#[tokio::test]
+async fn embedded_mode_answers_one_node() {
+    let server = common::TestServer::start().await;
+    let (status, _) = server.post_events(common::reading("s-1", "humidity", 40.0).to_string()).await;
+    assert_eq!(status, 202);
+    server.idle_stats().await;
+    let view: Value = server
+        .http
+        .get(server.url("/api/cluster"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(view["bus"], "embedded");
+    assert_eq!(view["nodes"].as_array().map(Vec::len), Some(1));
+    assert_eq!(view["total"]["published"], 1);
+    assert_eq!(view["balances"], true);
+    server.stop().await;
+}
