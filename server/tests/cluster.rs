@@ -72,64 +72,152 @@ async fn until<T, F: std::future::Future<Output = Option<T>>>(
     }
 }
 
-/// Waits until nothing is in flight, pending or undelivered, cluster-wide; the view then.
+/// Waits (at most 60 s) until nothing is in flight, pending or undelivered, cluster-wide; the
+/// view then.
 async fn quiescent(node: &ServerProcess) -> Value {
-    until("the cluster to be quiescent", Duration::from_secs(60), || async {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
         let c = cluster(node).await;
-        let quiet = c["in_flight"] == 0 && c["pending_entries"] == 0 && c["lag_entries"] == 0;
-        quiet.then_some(c)
-    })
-    .await
+        if c["in_flight"] == 0 && c["pending_entries"] == 0 && c["lag_entries"] == 0 {
+            return c;
+        }
+        assert!(Instant::now() < deadline, "not quiescent after 60 s: {c:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn count(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("a count, got {v}"))
 }
 
+/// Posts / events per post / every n-th event invalid, in the kill tests.
+const POSTS: usize = 120;
+const PER_POST: usize = 50;
+const INVALID_EVERY: usize = 25;
+
+/// Three nodes a, b, c on `redis` (`slow` rate-limited so it holds entries; `extra` for all),
+/// `POSTS` batches posted round-robin (all 202), then `slow` SIGKILLed once it holds pending
+/// entries. Returns the nodes left, the killed one's directory name and how many entries it
+/// held.
+async fn load_then_kill(
+    redis: &RedisServer,
+    data: &tempfile::TempDir,
+    slow: &str,
+    extra: &[(&str, &str)],
+) -> (Vec<ServerProcess>, u64) {
+    let mut nodes = Vec::new();
+    for name in ["a", "b", "c"] {
+        let mut env = extra.to_vec();
+        if name == slow {
+            env.push(("PULSE_RATE_LIMIT_PER_S", "400"));
+        }
+        nodes.push((name, node(redis, data, name, &env).await));
+    }
+    for i in 0..POSTS {
+        let (status, _, body) = post(&nodes[i % 3].1, &batch(i * PER_POST, PER_POST, INVALID_EVERY)).await;
+        assert_eq!(status, 202, "post {i}: {body}");
+        assert_eq!(count(&body["accepted"]), PER_POST as u64);
+    }
+    let watcher = nodes.iter().position(|(n, _)| *n != slow).expect("a node stays");
+    let held = until(&format!("{slow} to hold pending entries"), Duration::from_secs(20), || async {
+        let view = cluster(&nodes[watcher].1).await;
+        let row = view["nodes"].as_array()?.iter().find(|n| n["name"] == slow)?.clone();
+        (count(&row["pending_entries"]) > 0).then(|| count(&row["pending_entries"]))
+    })
+    .await;
+    let victim = nodes.iter().position(|(n, _)| *n == slow).expect("the slow node");
+    let (_, mut killed) = nodes.remove(victim);
+    killed.child.kill().expect("SIGKILL");
+    killed.child.wait().expect("gone");
+    (nodes.into_iter().map(|(_, p)| p).collect(), held)
+}
+
+/// The checks every kill test makes at quiescence: everything posted is in the ledger once,
+/// every event reached a final outcome, the invalid ones failed, the total balances.
+fn assert_balanced(view: &Value) {
+    let total = &view["total"];
+    let events = (POSTS * PER_POST) as u64;
+    assert_eq!(count(&total["published"]), events, "every 202 is in the cluster ledger: {total}");
+    let finished = count(&total["processed"]) + count(&total["failed"]) + count(&total["dead_lettered"]);
+    assert_eq!(finished, events, "every event reached a final outcome, counted once per entry: {total}");
+    assert_eq!(view["balances"], true);
+    assert_eq!(count(&total["duplicate_entries"]), 0, "a SIGKILLed node cannot ack late: {total}");
+}
+
+fn row<'a>(view: &'a Value, name: &str) -> &'a Value {
+    view["nodes"].as_array().and_then(|n| n.iter().find(|n| n["name"] == name)).expect("the node is listed")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_nodes_pending_entries_are_claimed_and_the_cluster_ledger_balances() {
     let redis = RedisServer::start().await;
     let data = tempfile::tempdir().expect("temp dir");
-    let a = node(&redis, &data, "a", &[]).await;
-    let b = node(&redis, &data, "b", &[]).await;
-    // c is slow, so it holds entries when it is killed.
-    let mut c = node(&redis, &data, "c", &[("PULSE_RATE_LIMIT_PER_S", "400")]).await;
-    let nodes = [&a, &b, &c];
-    let (posts, per_post, invalid_every) = (120, 50, 25);
-    let mut accepted = 0u64;
-    for i in 0..posts {
-        let (status, _, body) = post(nodes[i % 3], &batch(i * per_post, per_post, invalid_every)).await;
-        assert_eq!(status, 202, "post {i}: {body}");
-        accepted += count(&body["accepted"]);
-    }
-    let events = (posts * per_post) as u64;
-    assert_eq!(accepted, events);
-    let held = until("c to hold pending entries", Duration::from_secs(20), || async {
-        let view = cluster(&a).await;
-        let c_view = view["nodes"].as_array()?.iter().find(|n| n["name"] == "c")?.clone();
-        (count(&c_view["pending_entries"]) > 0).then(|| count(&c_view["pending_entries"]))
-    })
-    .await;
-    c.child.kill().expect("SIGKILL c");
-    c.child.wait().expect("c is gone");
-    let view = quiescent(&a).await;
+    let (nodes, held) = load_then_kill(&redis, &data, "c", &[]).await;
+    let view = quiescent(&nodes[0]).await;
     println!("c held {held} pending entries when killed; the cluster then: {view:#}");
+    assert_balanced(&view);
     let total = &view["total"];
-    assert_eq!(count(&total["published"]), events, "every 202 is in the cluster ledger");
-    let finished = count(&total["processed"]) + count(&total["failed"]) + count(&total["dead_lettered"]);
-    assert_eq!(finished, events, "every event reached a final outcome (counted once per entry)");
-    assert_eq!(count(&total["failed"]), events.div_ceil(invalid_every as u64), "the invalid ones failed");
-    assert_eq!(view["balances"], true);
+    let events = (POSTS * PER_POST) as u64;
+    assert_eq!(
+        count(&total["failed"]),
+        events.div_ceil(INVALID_EVERY as u64),
+        "the invalid ones failed once"
+    );
     assert!(count(&total["claimed_entries"]) >= held, "c's pending entries were claimed: {total}");
     assert!(
-        count(&total["redelivered"]) >= held * per_post as u64,
-        "claimed events count as redelivered: {total}"
+        count(&total["redelivered"]) >= held * PER_POST as u64,
+        "claimed events are redeliveries: {total}"
     );
-    assert_eq!(count(&total["duplicate_entries"]), 0, "a SIGKILLed node cannot ack late");
-    let c_row = view["nodes"].as_array().and_then(|n| n.iter().find(|n| n["name"] == "c")).expect("c listed");
-    assert_eq!(c_row["heartbeat_age_ms"], Value::Null, "c's heartbeat expired: {c_row}");
-    // The same view on every node.
-    assert_eq!(cluster(&b).await["total"], view["total"]);
+    assert_eq!(row(&view, "c")["heartbeat_age_ms"], Value::Null, "c's heartbeat expired");
+    assert_eq!(cluster(&nodes[1]).await["total"], view["total"], "every node sees the same total");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_lease_holder_hands_the_lease_and_its_entries_on() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut conn = redis.conn().await;
+    // a starts first and takes the lease at once; it is also the slow one.
+    let (nodes, held) = load_then_kill(&redis, &data, "a", &[]).await;
+    let view = quiescent(&nodes[0]).await;
+    assert_balanced(&view);
+    let holder: Option<String> =
+        redis::cmd("GET").arg("pulse:reaper").query_async(&mut conn).await.expect("GET");
+    assert!(matches!(holder.as_deref(), Some("b" | "c")), "the lease moved on: {holder:?}");
+    assert!(count(&view["total"]["claimed_entries"]) >= held, "{view}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_delivered_too_often_are_dead_lettered_as_poison() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    // One delivery allowed: whatever a dead node held is poison when claimed.
+    let (nodes, held) = load_then_kill(&redis, &data, "c", &[("PULSE_BUS_MAX_DELIVERIES", "1")]).await;
+    let view = quiescent(&nodes[0]).await;
+    assert_balanced(&view);
+    let total = &view["total"];
+    assert_eq!(count(&total["claimed_entries"]), 0, "nothing claimed for processing: {total}");
+    assert!(count(&total["dead_lettered"]) >= held * PER_POST as u64, "{total}");
+    let letters: u64 =
+        redis::cmd("XLEN").arg("pulse:dlq").query_async(&mut redis.conn().await).await.expect("XLEN");
+    assert_eq!(letters * PER_POST as u64, count(&total["dead_lettered"]), "one letter per poison entry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_under_its_name_before_its_ttl_finishes_its_own_entries() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    // A long TTL: c is back before it runs out.
+    let ttl = [("PULSE_HEARTBEAT_TTL_MS", "6000")];
+    let (nodes, held) = load_then_kill(&redis, &data, "c", &ttl).await;
+    let c = node(&redis, &data, "c", &ttl).await;
+    let view = quiescent(&c).await;
+    assert_balanced(&view);
+    assert_eq!(count(&view["total"]["claimed_entries"]), 0, "nobody claimed c's entries: {view}");
+    let again = count(&row(&view, "c")["ledger"]["redelivered"]);
+    assert!(again >= held * PER_POST as u64, "c redelivered its own {held} entries to itself: {again}");
+    assert_eq!(row(&view, "c")["status"], "alive");
+    drop(nodes);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,6 +57,11 @@ impl Tracker {
         true
     }
 
+    /// Whether entry `id` is being worked on here now.
+    pub(crate) fn is_open(&self, id: &str) -> bool {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).contains_key(id)
+    }
+
     /// Counts final outcomes down: one per message of `successful` and `failed` that carries
     /// an event id of an open entry.
     pub(crate) fn settle<T>(&self, successful: &[Message<T>], failed: &[Message<T>]) {

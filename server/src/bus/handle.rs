@@ -131,7 +131,7 @@ impl RedisBus {
             .query_async(&mut conn)
             .await?;
         if taken.is_none() {
-            return Err(BusError::NameTaken { name: config.node.clone(), key: keys.heartbeat, ttl_ms });
+            take_over_name(&mut conn, &config, &keys, joined_ms).await?;
         }
         let () = redis::cmd("SADD").arg(&keys.nodes).arg(&config.node).query_async(&mut conn).await?;
         tracing::info!(
@@ -269,6 +269,40 @@ impl RedisBus {
 /// This node's heartbeat value: JSON with where it listens, its pid and when it joined.
 pub(crate) fn heartbeat_value(config: &BusConfig, joined_ms: u64) -> String {
     serde_json::json!({ "addr": config.addr, "pid": std::process::id(), "joined_ms": joined_ms }).to_string()
+}
+
+/// The name's heartbeat key exists: refused if its holder still refreshes it; taken over if it
+/// decays like a dead holder's (a node killed and restarted under its name before the TTL ran
+/// out: it then finishes its own pending entries, and nobody claims them).
+async fn take_over_name(
+    conn: &mut ConnectionManager,
+    config: &BusConfig,
+    keys: &Keys,
+    joined_ms: u64,
+) -> Result<(), BusError> {
+    let ttl = config.heartbeat_ttl;
+    let taken = || BusError::NameTaken {
+        name: config.node.clone(),
+        key: keys.heartbeat.clone(),
+        ttl_ms: ttl.as_millis() as u64,
+    };
+    // A live holder refreshes every third of the TTL: watch a little longer than that.
+    let watch = ttl / 3 + Duration::from_millis(200);
+    let before: i64 = redis::cmd("PTTL").arg(&keys.heartbeat).query_async(conn).await?;
+    tokio::time::sleep(watch).await;
+    let after: i64 = redis::cmd("PTTL").arg(&keys.heartbeat).query_async(conn).await?;
+    let value = heartbeat_value(config, joined_ms);
+    let mut set = redis::cmd("SET");
+    set.arg(&keys.heartbeat).arg(&value).arg("PX").arg(ttl.as_millis() as u64);
+    if after == -2 {
+        set.arg("NX"); // expired meanwhile: take it, unless someone else just did
+    } else if after > before - watch.as_millis() as i64 / 2 {
+        return Err(taken()); // it decayed less than it would have without a refresh
+    } else {
+        tracing::warn!(node = %config.node, "taking over the name of a dead incarnation (its heartbeat was not refreshed)");
+    }
+    let done: Option<String> = set.query_async(conn).await?;
+    done.map(|_| ()).ok_or_else(taken)
 }
 
 /// Version and persistence, from `INFO server` and `CONFIG GET`.

@@ -6,6 +6,7 @@
 
 use super::RedisBus;
 use super::codec::{self, Entry};
+use super::liveness::poison;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamId, StreamPendingCountReply, StreamReadReply};
 use std::time::Duration;
@@ -40,10 +41,13 @@ pub(crate) async fn read_loop(
         let room = 1 + tx.capacity();
         let read = match conn.as_mut() {
             Some(c) => read(&bus, c, history.as_deref(), room).await,
-            None => reader_connection(&bus).await.map(|c| {
-                conn = Some(c);
-                Vec::new()
-            }),
+            None => match reader_connection(&bus).await {
+                Ok(c) => {
+                    conn = Some(c);
+                    continue; // read on the next round, with the connection
+                }
+                Err(e) => Err(e),
+            },
         };
         match read {
             Ok(entries) => {
@@ -133,13 +137,34 @@ async fn read(
         }
     };
     let mut entries = Vec::with_capacity(raw.len());
+    let mut redelivered = 0;
     for r in &raw {
         let times = deliveries.iter().find(|(id, _)| *id == r.id).map_or(1, |(_, n)| *n);
         match codec::decode(r, times) {
-            Ok(e) => entries.push(e),
+            // A node that keeps dying on an entry reads it again and again: poison.
+            Ok(e) if e.deliveries > bus.inner.config.max_deliveries => {
+                poison(bus, &e).await?;
+            }
+            // Read again after trouble while this node still works on it: not a redelivery.
+            Ok(e) if bus.inner.acks.is_open(&e.id) => {}
+            Ok(e) => {
+                if e.deliveries > 1 {
+                    redelivered += e.readings.len() as u64;
+                }
+                entries.push(e);
+            }
             // Left pending: a later claim's delivery count dead-letters it as poison.
             Err(e) => tracing::error!("{e}"),
         }
+    }
+    if redelivered > 0 {
+        let () = redis::cmd("HINCRBY")
+            .arg(&keys.ledger)
+            .arg("redelivered")
+            .arg(redelivered)
+            .query_async(conn)
+            .await?;
+        tracing::info!(events = redelivered, "redelivering this node's own pending entries");
     }
     Ok(entries)
 }
