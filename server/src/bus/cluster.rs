@@ -103,6 +103,9 @@ pub struct ClusterView {
     pub balances: bool,
     /// Why this node's bus is degraded, if it is.
     pub degraded: Option<String>,
+    /// Events this node's detached publishes (simulator, server functions, replay) could not
+    /// put into Redis: they had been taken, and are lost (logged).
+    pub lost_publishes: u64,
 }
 
 impl RedisBus {
@@ -169,6 +172,7 @@ impl RedisBus {
             pending_entries: group.map_or(0, |g| g.pending as u64),
             lag_entries: group.and_then(|g| g.lag.map(|l| l as u64)),
             degraded: self.degraded(),
+            lost_publishes: self.inner.lost_publishes.load(std::sync::atomic::Ordering::Relaxed),
         })
     }
 }
@@ -204,6 +208,7 @@ pub(crate) async fn get_cluster(State(state): State<AppState>) -> Response {
             pending_entries: 0,
             lag_entries: None,
             degraded: None,
+            lost_publishes: 0,
         };
         return Json(view).into_response();
     };
