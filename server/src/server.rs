@@ -74,8 +74,13 @@ pub async fn run(
     let acknowledger =
         AckChain::default().then(ledger.clone()).then(feed.clone()).then(Arc::new(dead_letter_sink));
     // Redis mode, last: the entry of each final event counts down to its XACK.
+    // Its failures count down once the dead-letter queue committed their letters.
     let acknowledger = match &bus {
-        Some(bus) => acknowledger.then(Arc::new(RedisAcker::new(bus))),
+        Some(bus) => {
+            let acker = RedisAcker::new(bus);
+            dead_letters.on_settled(acker.failures_settled());
+            acknowledger.then(Arc::new(acker))
+        }
         None => acknowledger,
     };
     let mut pipeline_config = config.pipeline.clone();

@@ -321,6 +321,62 @@ async fn healthz_says_degraded_while_redis_is_down_and_recovers() {
     assert_eq!(count(&view["total"]["processed"]), 10);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_under_load_loses_no_202_and_claims_nothing() {
+    let mut redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    // Slow nodes: they still hold entries when Redis dies.
+    let a = node(&redis, &data, "a", &[("PULSE_RATE_LIMIT_PER_S", "500")]).await;
+    let b = node(&redis, &data, "b", &[("PULSE_RATE_LIMIT_PER_S", "500")]).await;
+    let mut accepted = 0;
+    for i in 0..40 {
+        let (status, _, body) = post(if i % 2 == 0 { &a } else { &b }, &batch(i * 50 + 1, 50, 100_000)).await;
+        assert_eq!(status, 202, "{body}");
+        accepted += count(&body["accepted"]);
+    }
+    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
+        .arg("pulse:events")
+        .arg("pulse")
+        .query_async(&mut redis.conn().await)
+        .await
+        .expect("XPENDING");
+    assert!(pending.count() > 0, "entries are pending when Redis dies: {pending:?}");
+    redis.kill();
+    let mut during = 0;
+    for i in 40..60 {
+        let (status, _, body) = post(if i % 2 == 0 { &a } else { &b }, &batch(i * 50 + 1, 50, 100_000)).await;
+        if status == 202 {
+            accepted += count(&body["accepted"]);
+            during += 1;
+        } else {
+            assert_eq!(status, 503, "{body}");
+        }
+    }
+    assert_eq!(during, 0, "no 202 while Redis is down");
+    // The outage itself (not a wait for anything): longer than the heartbeats' 1 s TTL, so
+    // every node's heartbeat has expired when Redis is back. (Nothing may be claimed then; the
+    // nodes' own re-reads also reset their entries' idle times, so this alone does not prove
+    // the reaper's grace: removing the grace did not make it fail.)
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    redis.restart().await;
+    for i in 60..80 {
+        let (status, _, body) = until("ingest to take events again", Duration::from_secs(20), || async {
+            let (status, retry, body) =
+                post(if i % 2 == 0 { &a } else { &b }, &batch(i * 50 + 1, 50, 100_000)).await;
+            (status == 202).then_some((status, retry, body))
+        })
+        .await;
+        assert_eq!(status, 202);
+        accepted += count(&body["accepted"]);
+    }
+    let view = quiescent(&a).await;
+    let total = &view["total"];
+    assert_eq!(count(&total["published"]), accepted, "every 202 survived Redis' death (AOF): {total}");
+    assert_eq!(count(&total["processed"]), accepted, "and was processed: {total}");
+    assert_eq!(count(&total["claimed_entries"]), 0, "no node was declared dead: {total}");
+    assert_eq!(view["balances"], true);
+}
+
 #[tokio::test]
 async fn embedded_mode_answers_one_node() {
     let server = common::TestServer::start().await;

@@ -65,10 +65,21 @@ impl Tracker {
     /// Counts final outcomes down: one per message of `successful` and `failed` that carries
     /// an event id of an open entry.
     pub(crate) fn settle<T>(&self, successful: &[Message<T>], failed: &[Message<T>]) {
+        let ok = successful.iter().filter_map(|m| m.metadata.get(EVENT_ID)).map(|id| (id, true));
+        let bad = failed.iter().filter_map(|m| m.metadata.get(EVENT_ID)).map(|id| (id, false));
+        self.count(ok.chain(bad));
+    }
+
+    /// Counts failed events down by id: what the dead-letter queue settled.
+    pub(crate) fn settle_failed(&self, events: &[&str]) {
+        self.count(events.iter().map(|id| (*id, false)));
+    }
+
+    fn count<'a>(&self, events: impl Iterator<Item = (&'a str, bool)>) {
         let mut finished = Vec::new();
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        for (m, ok) in successful.iter().map(|m| (m, true)).chain(failed.iter().map(|m| (m, false))) {
-            let Some(entry) = m.metadata.get(EVENT_ID).and_then(entry_of) else { continue };
+        for (event, ok) in events {
+            let Some(entry) = entry_of(event) else { continue };
             let Some(c) = open.get_mut(entry) else { continue };
             if ok {
                 c.processed += 1;
@@ -113,7 +124,9 @@ impl Tracker {
     }
 }
 
-/// The ack chain's last link in redis mode: each outcome counts its entry down.
+/// The ack chain's last link in redis mode: each success counts its entry down. Failures
+/// count down once the dead-letter queue settled them ([`RedisAcker::failures_settled`]), so
+/// an entry is not acknowledged in Redis before its failed events' letters are on disk.
 pub struct RedisAcker(pub(crate) Arc<Tracker>);
 
 impl RedisAcker {
@@ -121,11 +134,17 @@ impl RedisAcker {
     pub fn new(bus: &RedisBus) -> Self {
         Self(bus.inner.acks.clone())
     }
+
+    /// What the dead-letter queue calls with the ids of failed events it settled.
+    pub(crate) fn failures_settled(&self) -> crate::dead_letters::Settled {
+        let tracker = self.0.clone();
+        Arc::new(move |events: &[&str]| tracker.settle_failed(events))
+    }
 }
 
 impl<T> Acknowledger<T> for RedisAcker {
-    fn ack(&self, successful: &[Message<T>], failed: &[Message<T>]) {
-        self.0.settle(successful, failed);
+    fn ack(&self, successful: &[Message<T>], _failed: &[Message<T>]) {
+        self.0.settle(successful, &[]);
     }
 }
 
@@ -259,6 +278,17 @@ mod tests {
         assert_eq!(first.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         t.put_back(first);
         assert_eq!(t.take(10).iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn the_acker_waits_for_the_dead_letter_queue_to_settle_failures() {
+        let t = Arc::new(Tracker::default());
+        let acker = RedisAcker(t.clone());
+        t.open("5-0", 2);
+        acker.ack(&[event("5-0", 0)], &[event("5-0", 1).failed("bad", "too hot")]);
+        assert!(t.take(10).is_empty(), "the failure's letter is not committed yet");
+        (acker.failures_settled())(&["5-0/1"]);
+        assert_eq!(t.take(10), vec![Finished { id: "5-0".into(), processed: 1, failed: 1 }]);
     }
 
     #[test]

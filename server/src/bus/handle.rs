@@ -182,6 +182,11 @@ impl RedisBus {
         if self.inner.stop.is_cancelled() {
             return Err(BusError::Closed);
         }
+        // Degraded: refuse at once (503, retry) rather than hold the request through the
+        // reconnect; the next heartbeat that gets through (≤ a third of the TTL) ends it.
+        if let Some(why) = self.degraded() {
+            return Err(BusError::Degraded(why));
+        }
         let [n, origin, data] = codec::encode(self.node(), readings)?;
         let keys = &self.inner.keys;
         let outcome: Result<(u8, String, u64), _> = PUBLISH

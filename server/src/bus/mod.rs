@@ -35,6 +35,7 @@ mod scripts;
 pub use acks::RedisAcker;
 pub(crate) use cluster::get_cluster;
 pub use cluster::{ClusterView, NodeLedger, NodeView};
+pub(crate) use codec::EVENT_ID;
 pub use codec::{EntryId, event_id};
 pub use config::{BusConfig, BusSetting, Keys};
 pub use handle::RedisBus;
@@ -60,6 +61,9 @@ pub enum BusError {
     /// An entry's fields could not be read.
     #[error("entry {id}: {why}")]
     Corrupt { id: String, why: String },
+    /// Redis was unreachable at the last try; nothing was sent.
+    #[error("{0}")]
+    Degraded(String),
     /// The bus is shutting down.
     #[error("the bus is shutting down")]
     Closed,
