@@ -274,6 +274,37 @@ async fn a_name_held_by_a_live_node_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_may_evict_keys_is_refused() {
+    let redis = RedisServer::start().await;
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("allkeys-lru")
+        .query_async(&mut redis.conn().await)
+        .await
+        .expect("CONFIG SET");
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut child = std::process::Command::new(common::server_bin())
+        .env("PULSE_ADDR", "127.0.0.1:0")
+        .env("PULSE_DATA_DIR", data.path())
+        .env("PULSE_BUS", redis.url())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the server binary runs");
+    until("the node to exit", Duration::from_secs(20), || {
+        let exited = child.try_wait().expect("wait").is_some();
+        async move { exited.then_some(()) }
+    })
+    .await;
+    let out = child.wait_with_output().expect("output");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "must not start: {said}");
+    assert!(said.contains("maxmemory-policy is allkeys-lru"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_backlog_bound_ingest_answers_503_with_retry_after() {
     let redis = RedisServer::start().await;
     let data = tempfile::tempdir().expect("temp dir");

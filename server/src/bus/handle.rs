@@ -59,6 +59,8 @@ pub(crate) struct ServerFacts {
     /// `appendonly yes/no` (`unknown` when `CONFIG` is not allowed).
     pub appendonly: String,
     pub appendfsync: String,
+    /// Anything but `noeviction` may evict the stream or a live node's heartbeat.
+    pub maxmemory_policy: String,
 }
 
 /// Unix time in milliseconds.
@@ -85,7 +87,8 @@ impl ServerFacts {
 }
 
 impl RedisBus {
-    /// Connects, checks the server (refuses Redis < 6.2, warns when persistence is off),
+    /// Connects, checks the server (refuses Redis < 6.2 and an evicting `maxmemory-policy`,
+    /// warns when persistence is off),
     /// creates the stream and group if missing, and takes this node's name (refused while a
     /// live node holds it).
     pub async fn connect(config: BusConfig) -> Result<Self, BusError> {
@@ -98,6 +101,9 @@ impl RedisBus {
         let facts = server_facts(&mut conn).await?;
         if !recent_enough(&facts.version) {
             return Err(BusError::TooOld { found: facts.version });
+        }
+        if !matches!(facts.maxmemory_policy.as_str(), "noeviction" | "unknown") {
+            return Err(BusError::Evicting { policy: facts.maxmemory_policy });
         }
         if facts.appendonly != "yes" {
             tracing::warn!(
@@ -329,6 +335,7 @@ async fn server_facts(conn: &mut ConnectionManager) -> Result<ServerFacts, BusEr
         version,
         appendonly: config("appendonly").await,
         appendfsync: config("appendfsync").await,
+        maxmemory_policy: config("maxmemory-policy").await,
     })
 }
 

@@ -50,6 +50,11 @@ pub enum BusError {
     /// The server is older than the commands the bus needs (`XAUTOCLAIM`: 6.2).
     #[error("redis {found} is too old: the bus needs 6.2 or later (XAUTOCLAIM)")]
     TooOld { found: String },
+    /// Redis may evict keys under memory pressure: the stream, or a live node's heartbeat.
+    #[error(
+        "redis maxmemory-policy is {policy}: it may evict the events stream or a live node's heartbeat; set it to noeviction"
+    )]
+    Evicting { policy: String },
     /// Another live node holds this node's name (its heartbeat key exists).
     #[error(
         "the node name {name:?} is held by a live node (its heartbeat key {key} exists); choose another --node-name or wait {ttl_ms} ms"
