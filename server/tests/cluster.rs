@@ -172,6 +172,57 @@ async fn a_killed_nodes_pending_entries_are_claimed_and_the_cluster_ledger_balan
     assert_eq!(cluster(&nodes[1]).await["total"], view["total"], "every node sees the same total");
 }
 
+/// Events a SIGKILLed node can leave for others to redeliver, from its settings (defaults):
+/// every entry it read and did not acknowledge is redelivered whole. Those are its read-ahead
+/// (4 entries), the entry its producer is handing out, and the entries of the events its
+/// pipeline holds (2 processors × max demand 10, a batch of 100, 8 waiting batches and 1 being
+/// handled: 1,020 events, which in publish order span at most 1,020 / per_entry + 1 entries).
+fn in_flight_bound(per_entry: u64) -> u64 {
+    let (read_ahead, processors, max_demand, batch, inbox): (u64, u64, u64, u64, u64) = (4, 2, 10, 100, 8);
+    let pipeline = processors * max_demand + batch * (inbox + 2);
+    (read_ahead + 1 + pipeline.div_ceil(per_entry) + 1) * per_entry
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_at_a_random_point_loses_nothing_for_several_seeds() {
+    for seed in [7, 11, 23] {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let redis = RedisServer::start().await;
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut nodes = Vec::new();
+        for name in ["a", "b", "c"] {
+            nodes.push(Some(node(&redis, &data, name, &[("PULSE_RATE_LIMIT_PER_S", "4000")]).await));
+        }
+        let victim = rng.usize(0..3);
+        let kill_at = rng.usize(POSTS / 5..POSTS * 7 / 10);
+        let mut posted = 0u64;
+        for i in 0..POSTS {
+            if i == kill_at {
+                let mut dead = nodes[victim].take().expect("alive");
+                dead.child.kill().expect("SIGKILL");
+                dead.child.wait().expect("gone");
+            }
+            let to = (i..i + 3).map(|k| k % 3).find(|k| nodes[*k].is_some()).expect("a live node");
+            let (status, _, body) =
+                post(nodes[to].as_ref().expect("alive"), &batch(i * PER_POST, PER_POST, INVALID_EVERY)).await;
+            assert_eq!(status, 202, "seed {seed}, post {i}: {body}");
+            posted += count(&body["accepted"]);
+        }
+        let watcher = nodes.iter().flatten().next().expect("a live node");
+        let view = quiescent(watcher).await;
+        assert_balanced(&view);
+        assert_eq!(posted, (POSTS * PER_POST) as u64);
+        let redelivered = count(&view["total"]["redelivered"]);
+        let bound = in_flight_bound(PER_POST as u64);
+        println!(
+            "seed {seed}: killed {} after {kill_at} of {POSTS} posts; redelivered {redelivered} events \
+             (bound from its settings: {bound})",
+            ["a", "b", "c"][victim]
+        );
+        assert!(redelivered <= bound, "seed {seed}: {redelivered} redelivered > bound {bound}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_lease_holder_hands_the_lease_and_its_entries_on() {
     let redis = RedisServer::start().await;
