@@ -103,6 +103,9 @@ pub async fn run(
     };
     let background = TaskTracker::new();
     let ingest = Ingest::new(pubsub.clone(), ledger.clone(), &config.topic).with_bus(bus.clone());
+    if let Some(bus) = &bus {
+        bus.start_broadcast(&pubsub, &config.topic); // broadcast topics cross nodes
+    }
     let simulator = Simulator::new(ingest.clone(), ledger.clone(), shutdown.clone(), background.clone());
     let snapshots = Snapshots::new(
         ledger,

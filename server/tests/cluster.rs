@@ -459,6 +459,44 @@ async fn redis_killed_under_load_loses_no_202_and_claims_nothing() {
     assert_eq!(view["balances"], true);
 }
 
+/// Messages buffered in `node`'s tap on `sensors.>`, if it has one.
+async fn tap_buffered(node: &ServerProcess) -> Option<u64> {
+    let stats = node.stats().await;
+    stats.pubsub.subscribers.iter().find(|s| s.patterns == ["sensors.>"]).map(|s| s.buffered)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasts_cross_nodes_and_local_broadcasts_stay() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let a = node(&redis, &data, "a", &[]).await;
+    let b = node(&redis, &data, "b", &[]).await;
+    let tap =
+        [("pattern", "sensors.>"), ("capacity", "100"), ("overflow", "drop_oldest"), ("read_per_s", "0")];
+    assert_eq!(b.rpc("add_tap", &tap).await, 200);
+    let send = |n: &'static str, local: &'static str| {
+        [("topic", "sensors.humidity"), ("count", n), ("local", local)]
+    };
+    assert_eq!(a.rpc("broadcast", &send("5", "false")).await, 200);
+    until("b's tap to receive a's broadcast", Duration::from_secs(10), || async {
+        (tap_buffered(&b).await == Some(5)).then_some(())
+    })
+    .await;
+    // A local broadcast stays on a; the cluster one after it arrives alone (one channel, in order).
+    assert_eq!(a.rpc("broadcast", &send("7", "true")).await, 200);
+    assert_eq!(a.rpc("broadcast", &send("3", "false")).await, 200);
+    until("b's tap to receive the second cluster broadcast", Duration::from_secs(10), || async {
+        let n = tap_buffered(&b).await?;
+        assert!(n <= 8, "the local broadcast crossed: {n}");
+        (n == 8).then_some(())
+    })
+    .await;
+    let (on_a, on_b) = (cluster(&a).await, cluster(&b).await);
+    assert_eq!(count(&on_a["broadcast"]["sent"]), 8, "{on_a}");
+    assert_eq!(count(&on_b["broadcast"]["received"]), 8, "{on_b}");
+    assert_eq!(count(&on_b["broadcast"]["dropped"]), 0);
+}
+
 #[tokio::test]
 async fn embedded_mode_answers_one_node() {
     let server = common::TestServer::start().await;

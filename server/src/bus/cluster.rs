@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 /// One node's counters (its ledger hash in Redis).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +107,17 @@ pub struct ClusterView {
     /// Events this node's detached publishes (simulator, server functions, replay) could not
     /// put into Redis: they had been taken, and are lost (logged).
     pub lost_publishes: u64,
+    /// This node's broadcasts across nodes: items sent, received, dropped; resubscriptions.
+    pub broadcast: BroadcastFigures,
+}
+
+/// This node's cross-node broadcasts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastFigures {
+    pub sent: u64,
+    pub received: u64,
+    pub dropped: u64,
+    pub gaps: u64,
 }
 
 impl RedisBus {
@@ -172,7 +184,16 @@ impl RedisBus {
             pending_entries: group.map_or(0, |g| g.pending as u64),
             lag_entries: group.and_then(|g| g.lag.map(|l| l as u64)),
             degraded: self.degraded(),
-            lost_publishes: self.inner.lost_publishes.load(std::sync::atomic::Ordering::Relaxed),
+            lost_publishes: self.inner.lost_publishes.load(Ordering::Relaxed),
+            broadcast: {
+                let b = &self.inner.broadcast;
+                BroadcastFigures {
+                    sent: b.sent.load(Ordering::Relaxed),
+                    received: b.received.load(Ordering::Relaxed),
+                    dropped: b.dropped.load(Ordering::Relaxed),
+                    gaps: b.gaps.load(Ordering::Relaxed),
+                }
+            },
         })
     }
 }
@@ -209,6 +230,7 @@ pub(crate) async fn get_cluster(State(state): State<AppState>) -> Response {
             lag_entries: None,
             degraded: None,
             lost_publishes: 0,
+            broadcast: BroadcastFigures::default(),
         };
         return Json(view).into_response();
     };

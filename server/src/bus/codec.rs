@@ -37,16 +37,24 @@ pub(crate) struct Entry {
 
 /// One reading on the wire, as a tuple: postcard is not self-describing, so the reading's own
 /// serde shape (which skips an absent `at`, for JSON) cannot be decoded back from it.
-type Wire = (String, Kind, f64, Option<u64>);
+pub(crate) type Wire = (String, Kind, f64, Option<u64>);
+
+/// Readings as wire tuples (borrowed).
+pub(crate) fn to_wire(readings: &[SensorReading]) -> Vec<(&str, Kind, f64, Option<u64>)> {
+    readings.iter().map(|r| (r.sensor.as_str(), r.kind, r.value, r.at)).collect()
+}
+
+/// Wire tuples back to readings.
+pub(crate) fn from_wire(wire: Vec<Wire>) -> Vec<SensorReading> {
+    wire.into_iter().map(|(sensor, kind, value, at)| SensorReading { sensor, kind, value, at }).collect()
+}
 
 /// The fields of a new entry, in `XADD` order: `n`, `o`, `d`.
 pub(crate) fn encode(
     origin: &str,
     readings: &[SensorReading],
 ) -> Result<[(&'static str, Vec<u8>); 3], BusError> {
-    let wire: Vec<(&str, Kind, f64, Option<u64>)> =
-        readings.iter().map(|r| (r.sensor.as_str(), r.kind, r.value, r.at)).collect();
-    let data = postcard::to_allocvec(&wire)
+    let data = postcard::to_allocvec(&to_wire(readings))
         .map_err(|e| BusError::Corrupt { id: "(new)".into(), why: format!("cannot encode: {e}") })?;
     Ok([("n", readings.len().to_string().into_bytes()), ("o", origin.as_bytes().to_vec()), ("d", data)])
 }
@@ -59,8 +67,7 @@ pub(crate) fn decode(raw: &StreamId, deliveries: u64) -> Result<Entry, BusError>
     let data: Vec<u8> = raw.get("d").ok_or_else(|| corrupt("no field d"))?;
     let wire: Vec<Wire> =
         postcard::from_bytes(&data).map_err(|e| corrupt(&format!("events do not decode: {e}")))?;
-    let readings: Vec<SensorReading> =
-        wire.into_iter().map(|(sensor, kind, value, at)| SensorReading { sensor, kind, value, at }).collect();
+    let readings = from_wire(wire);
     if readings.len() != n {
         return Err(corrupt(&format!("n says {n} events, d holds {}", readings.len())));
     }

@@ -183,7 +183,8 @@ async fn claim_from(
         cmd.arg(&p.id);
     }
     let claimed: StreamClaimReply = cmd.query_async(&mut conn).await?;
-    let (mut entries, mut events, mut poisoned) = (0u64, 0u64, 0u64);
+    let mut poisoned = 0u64;
+    let mut taken = Vec::new();
     for raw in &claimed.ids {
         let times = pending.ids.iter().find(|p| p.id == raw.id).map_or(1, |p| p.times_delivered as u64 + 1);
         let entry = match codec::decode(raw, times) {
@@ -195,14 +196,15 @@ async fn claim_from(
         };
         if times > bus.inner.config.max_deliveries {
             poisoned += poison(bus, &entry).await?;
-            continue;
-        }
-        entries += 1;
-        events += entry.readings.len() as u64;
-        if claims.try_send(entry).is_err() {
-            tracing::error!("the claims channel had less room than counted");
+        } else {
+            taken.push(entry);
         }
     }
+    let entries = taken.len() as u64;
+    let events: u64 = taken.iter().map(|e| e.readings.len() as u64).sum();
+    // Counted before they are handed on: the cluster view never shows them acknowledged and
+    // not yet claimed. (If this fails they stay in this node's pending list: its reader reads
+    // them again from 0 after the trouble.)
     if entries > 0 {
         let () = redis::pipe()
             .hincr(&keys.ledger, "claimed_entries", entries)
@@ -211,6 +213,11 @@ async fn claim_from(
             .ignore()
             .query_async(&mut conn)
             .await?;
+    }
+    for entry in taken {
+        if claims.try_send(entry).is_err() {
+            tracing::error!("the claims channel had less room than counted");
+        }
     }
     tracing::info!(from = %dead, entries, events, poisoned, "claimed the pending entries of a dead node");
     Ok(())

@@ -6,12 +6,14 @@
 //! - `config.rs`: [`BusConfig`], the key names, the `--bus` value.
 //! - `codec.rs`: an entry (one publish batch) to and from the stream's fields; event ids.
 //! - `scripts.rs`: the Lua scripts that change the stream and the ledgers in one atomic step.
-//! - `handle.rs`: [`RedisBus`], the cheap-clone handle: connect, start checks, publish, health.
+//! - `handle.rs`: [`RedisBus`], the cheap-clone handle: connect, publish, health.
+//! - `startup.rs`: the checks at join (version, persistence, eviction, the node's name).
 //! - `producer.rs`: [`RedisProducer`], the engine's `Producer` reading the group with demand.
 //! - `reader.rs`: the reader task behind the producer (own pending entries first, then new).
 //! - `acks.rs`: the pipeline's acknowledgements → per-entry countdowns → batched `XACK`s.
 //! - `liveness.rs`: the heartbeat, the reaper lease, claims of dead nodes' entries, poison,
 //!   trimming.
+//! - `broadcast.rs`: the hub's cluster-scoped broadcasts across nodes (one pub/sub channel).
 //! - `cluster.rs`: the cluster view `GET /api/cluster` answers.
 //!
 //! # Guarantees
@@ -23,6 +25,7 @@
 //! - Trimming never removes an undelivered or pending entry (`XTRIM MINID`, never `MAXLEN`).
 
 mod acks;
+mod broadcast;
 mod cluster;
 mod codec;
 mod config;
@@ -31,10 +34,11 @@ mod liveness;
 mod producer;
 mod reader;
 mod scripts;
+mod startup;
 
 pub use acks::RedisAcker;
 pub(crate) use cluster::get_cluster;
-pub use cluster::{ClusterView, NodeLedger, NodeView};
+pub use cluster::{BroadcastFigures, ClusterView, NodeLedger, NodeView};
 pub(crate) use codec::EVENT_ID;
 pub use codec::{EntryId, event_id};
 pub use config::{BusConfig, BusSetting, Keys};
