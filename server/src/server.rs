@@ -1,7 +1,7 @@
 //! Wiring: builds the pub/sub, pipeline, telemetry and routes, serves them, and on shutdown
 //! hands everything to the drain (`crate::shutdown`).
 
-use crate::bus::{self, RedisAcker, RedisBus, RedisProducer};
+use crate::bus::{self, AckRecorder, RedisAcker, RedisBus, RedisProducer};
 use crate::config::ServerConfig;
 use crate::dead_letters::DeadLetterQueue;
 use crate::demo::{Simulator, Taps};
@@ -79,7 +79,11 @@ pub async fn run(
         Some(bus) => {
             let acker = RedisAcker::new(bus);
             dead_letters.on_settled(acker.failures_settled());
-            acknowledger.then(Arc::new(acker))
+            let acknowledger = acknowledger.then(Arc::new(acker));
+            match &bus.config().record_acks {
+                Some(path) => acknowledger.then(Arc::new(AckRecorder::open(path)?)),
+                None => acknowledger,
+            }
         }
         None => acknowledger,
     };

@@ -17,8 +17,15 @@ async fn node(
     extra: &[(&str, &str)],
 ) -> ServerProcess {
     let url = redis.url();
-    let mut env =
-        vec![("PULSE_BUS", url.as_str()), ("PULSE_NODE_NAME", name), ("PULSE_HEARTBEAT_TTL_MS", "1000")];
+    // Every node records what its pipeline acknowledged (a restarted node appends).
+    let acks = data.path().join(format!("{name}.acks"));
+    let acks = acks.to_str().expect("a UTF-8 path").to_owned();
+    let mut env = vec![
+        ("PULSE_BUS", url.as_str()),
+        ("PULSE_NODE_NAME", name),
+        ("PULSE_HEARTBEAT_TTL_MS", "1000"),
+        ("PULSE_RECORD_ACKS", acks.as_str()),
+    ];
     env.extend_from_slice(extra);
     let dir = data.path().join(name);
     std::fs::create_dir_all(&dir).expect("node dir");
@@ -144,6 +151,31 @@ fn assert_balanced(view: &Value) {
     assert_eq!(count(&total["duplicate_entries"]), 0, "a SIGKILLed node cannot ack late: {total}");
 }
 
+/// From every node's `--record-acks` file: how often each event (by its unique sensor name
+/// `s-<i>`) was acknowledged by a pipeline. Asserts each of the `events` posted was, at least
+/// once; returns the duplicates (acknowledgements beyond the first).
+fn each_at_least_once(data: &tempfile::TempDir, events: usize) -> u64 {
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for file in std::fs::read_dir(data.path()).expect("data dir").flatten() {
+        if file.path().extension().is_some_and(|e| e == "acks") {
+            let text = std::fs::read_to_string(file.path()).expect("acks file");
+            for line in text.lines() {
+                let sensor = line.split(' ').nth(1).expect("<id> <sensor> <outcome>");
+                *seen.entry(sensor.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    let missing: Vec<usize> = (0..events).filter(|i| !seen.contains_key(&format!("s-{i}"))).collect();
+    assert!(
+        missing.is_empty(),
+        "{} events never acknowledged, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert_eq!(seen.len(), events, "only the posted events were acknowledged");
+    seen.values().map(|n| n - 1).sum()
+}
+
 fn row<'a>(view: &'a Value, name: &str) -> &'a Value {
     view["nodes"].as_array().and_then(|n| n.iter().find(|n| n["name"] == name)).expect("the node is listed")
 }
@@ -156,6 +188,10 @@ async fn a_killed_nodes_pending_entries_are_claimed_and_the_cluster_ledger_balan
     let view = quiescent(&nodes[0]).await;
     println!("c held {held} pending entries when killed; the cluster then: {view:#}");
     assert_balanced(&view);
+    let duplicates = each_at_least_once(&data, POSTS * PER_POST);
+    let redelivered = count(&view["total"]["redelivered"]);
+    println!("processed twice: {duplicates} events (redelivered {redelivered})");
+    assert!(duplicates <= redelivered, "only a redelivered event can be processed twice");
     let total = &view["total"];
     let events = (POSTS * PER_POST) as u64;
     assert_eq!(
@@ -213,10 +249,15 @@ async fn a_node_killed_at_a_random_point_loses_nothing_for_several_seeds() {
         assert_balanced(&view);
         assert_eq!(posted, (POSTS * PER_POST) as u64);
         let redelivered = count(&view["total"]["redelivered"]);
+        let duplicates = each_at_least_once(&data, POSTS * PER_POST);
+        assert!(
+            duplicates <= redelivered,
+            "seed {seed}: {duplicates} processed twice, {redelivered} redelivered"
+        );
         let bound = in_flight_bound(PER_POST as u64);
         println!(
-            "seed {seed}: killed {} after {kill_at} of {POSTS} posts; redelivered {redelivered} events \
-             (bound from its settings: {bound})",
+            "seed {seed}: killed {} after {kill_at} of {POSTS} posts; redelivered {redelivered} events, \
+             {duplicates} of them processed twice (bound from its settings: {bound})",
             ["a", "b", "c"][victim]
         );
         assert!(redelivered <= bound, "seed {seed}: {redelivered} redelivered > bound {bound}");
@@ -232,6 +273,7 @@ async fn killing_the_lease_holder_hands_the_lease_and_its_entries_on() {
     let (nodes, held) = load_then_kill(&redis, &data, "a", &[]).await;
     let view = quiescent(&nodes[0]).await;
     assert_balanced(&view);
+    assert!(each_at_least_once(&data, POSTS * PER_POST) <= count(&view["total"]["redelivered"]));
     let holder: Option<String> =
         redis::cmd("GET").arg("pulse:reaper").query_async(&mut conn).await.expect("GET");
     assert!(matches!(holder.as_deref(), Some("b" | "c")), "the lease moved on: {holder:?}");
@@ -264,6 +306,7 @@ async fn a_node_restarted_under_its_name_before_its_ttl_finishes_its_own_entries
     let c = node(&redis, &data, "c", &ttl).await;
     let view = quiescent(&c).await;
     assert_balanced(&view);
+    assert!(each_at_least_once(&data, POSTS * PER_POST) <= count(&view["total"]["redelivered"]));
     assert_eq!(count(&view["total"]["claimed_entries"]), 0, "nobody claimed c's entries: {view}");
     let again = count(&row(&view, "c")["ledger"]["redelivered"]);
     assert!(again >= held * PER_POST as u64, "c redelivered its own {held} entries to itself: {again}");
@@ -291,6 +334,7 @@ async fn a_planned_stop_drains_acks_and_leaves_with_nothing_redelivered() {
     assert_eq!(count(&total["published"]), events as u64);
     assert_eq!(count(&total["processed"]) + count(&total["failed"]), events as u64);
     assert_eq!(count(&total["redelivered"]), 0, "b finished its own work: nothing to claim: {total}");
+    assert_eq!(each_at_least_once(&data, events), 0, "a planned stop processes nothing twice");
     assert_eq!(count(&total["duplicate_entries"]), 0);
     let b_row = view["nodes"].as_array().and_then(|n| n.iter().find(|n| n["name"] == "b")).expect("b listed");
     assert_eq!(b_row["status"], "left");

@@ -56,6 +56,8 @@ pub struct BusConfig {
     pub heartbeat_ttl: Duration,
     /// Where this node listens, written into its heartbeat for the cluster view.
     pub addr: String,
+    /// A test aid: a file every acknowledged event's id is appended to (`--record-acks`).
+    pub record_acks: Option<std::path::PathBuf>,
 }
 
 impl BusConfig {

@@ -15,6 +15,7 @@
 //!   trimming.
 //! - `broadcast.rs`: the hub's cluster-scoped broadcasts across nodes (one pub/sub channel).
 //! - `cluster.rs`: the cluster view `GET /api/cluster` answers.
+//! - `record.rs`: a test aid, every acknowledged event's id to a file (`--record-acks`).
 //!
 //! # Guarantees
 //! - `POST /api/events` answers 202 only once its entry is in Redis; past the backlog bound
@@ -33,6 +34,7 @@ mod handle;
 mod liveness;
 mod producer;
 mod reader;
+mod record;
 mod scripts;
 mod startup;
 
@@ -44,6 +46,7 @@ pub use codec::{EntryId, event_id};
 pub use config::{BusConfig, BusSetting, Keys};
 pub use handle::RedisBus;
 pub use producer::RedisProducer;
+pub use record::AckRecorder;
 
 /// What can go wrong talking to Redis or with what it holds.
 #[derive(Debug, thiserror::Error)]

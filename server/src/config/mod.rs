@@ -119,6 +119,7 @@ impl From<Settings> for ServerConfig {
                     max_deliveries: s.bus_max_deliveries,
                     heartbeat_ttl: Duration::from_millis(s.heartbeat_ttl_ms),
                     addr: s.addr.unwrap_or(s.site_addr).to_string(),
+                    record_acks: s.record_acks,
                 }),
             },
         }

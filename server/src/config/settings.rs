@@ -191,6 +191,13 @@ pub struct Settings {
     #[arg(long, env = "PULSE_HEARTBEAT_TTL_MS", value_name = "MS", default_value_t = 3_000,
           value_parser = clap::value_parser!(u64).range(300..=600_000), help_heading = CLUSTER)]
     pub heartbeat_ttl_ms: u64,
+
+    /// A test aid in redis mode: appends every event this node's pipeline acknowledged to
+    /// FILE (`<event id> <sensor> <ok|failed>`), so a test can count duplicates exactly
+    /// [default: off]
+    #[arg(long, env = "PULSE_RECORD_ACKS", value_name = "FILE", value_parser = non_blank_path,
+          help_heading = CLUSTER)]
+    pub record_acks: Option<PathBuf>,
 }
 
 /// How printed log lines look.
