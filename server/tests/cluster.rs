@@ -449,6 +449,17 @@ async fn healthz_says_degraded_while_redis_is_down_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_under_load_loses_no_202_and_claims_nothing() {
+    redis_down_under_load(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_and_started_under_load_loses_no_202_and_claims_nothing() {
+    redis_down_under_load(true).await;
+}
+
+/// Two slow nodes with entries pending; Redis SIGKILLed (or SIGTERMed: `graceful`) for 2 s
+/// while events keep being posted, then started again on its AOF.
+async fn redis_down_under_load(graceful: bool) {
     let mut redis = RedisServer::start().await;
     let data = tempfile::tempdir().expect("temp dir");
     // Slow nodes: they still hold entries when Redis dies.
@@ -467,7 +478,11 @@ async fn redis_killed_under_load_loses_no_202_and_claims_nothing() {
         .await
         .expect("XPENDING");
     assert!(pending.count() > 0, "entries are pending when Redis dies: {pending:?}");
-    redis.kill();
+    if graceful {
+        redis.terminate();
+    } else {
+        redis.kill();
+    }
     let mut during = 0;
     for i in 40..60 {
         let (status, _, body) = post(if i % 2 == 0 { &a } else { &b }, &batch(i * 50 + 1, 50, 100_000)).await;
@@ -484,7 +499,7 @@ async fn redis_killed_under_load_loses_no_202_and_claims_nothing() {
     // nodes' own re-reads also reset their entries' idle times, so this alone does not prove
     // the reaper's grace: removing the grace did not make it fail.)
     tokio::time::sleep(Duration::from_secs(2)).await;
-    redis.restart().await;
+    redis.start_again().await;
     for i in 60..80 {
         let (status, _, body) = until("ingest to take events again", Duration::from_secs(20), || async {
             let (status, retry, body) =

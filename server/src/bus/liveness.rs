@@ -144,6 +144,9 @@ async fn reap(bus: &RedisBus, claims: &mpsc::Sender<Entry>) -> redis::RedisResul
             tracing::info!(node = %c.name, "removed the consumer of a node that left");
             continue;
         }
+        if claims.is_closed() {
+            return Ok(()); // this node is draining: it takes on nothing more
+        }
         let room = claims.capacity();
         if room == 0 {
             return Ok(()); // this node's pipeline is busy with earlier claims: next round

@@ -75,9 +75,23 @@ impl RedisServer {
         }
     }
 
+    /// Stops the server the way an operator does (SIGTERM: it flushes its AOF and exits),
+    /// waiting for it to exit.
+    pub(crate) fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+
     /// Starts it again on the same port and directory: it loads its AOF.
     pub(crate) async fn restart(&mut self) {
         self.kill();
+        self.spawn().await;
+    }
+
+    /// Starts it again after [`RedisServer::kill`] or [`RedisServer::terminate`].
+    pub(crate) async fn start_again(&mut self) {
         self.spawn().await;
     }
 }
