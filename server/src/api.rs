@@ -65,7 +65,7 @@ pub(crate) const RETRY_AFTER_S: u64 = 1;
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after = match &self {
-            ApiError::Unavailable(IngestError::Full { .. }) => Some(RETRY_AFTER_S),
+            ApiError::Unavailable(e) if e.retry_after() => Some(RETRY_AFTER_S),
             ApiError::RateLimited(RateRefusal::Over { retry_after_s, .. }) => Some(*retry_after_s),
             _ => None,
         };
@@ -147,7 +147,7 @@ pub(crate) async fn post_events(
     require_json(&headers)?;
     let readings = parse_readings(&body?)?;
     state.ingest_limit.check(peer.ip(), readings.len())?;
-    let accepted = state.ingest.try_publish(readings)?;
+    let accepted = state.ingest.publish(readings).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response())
 }
 
@@ -162,9 +162,14 @@ pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
         .into_response()
 }
 
-/// `GET /healthz`: 200 while the server is up.
-pub(crate) async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// `GET /healthz`: 200 while the server is up; 503 `degraded: <reason>` while its Redis bus
+/// cannot reach Redis.
+pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+    match state.bus.as_ref().and_then(crate::bus::RedisBus::degraded) {
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": format!("degraded: {why}") })))
+            .into_response(),
+        None => Json(json!({ "status": "ok" })).into_response(),
+    }
 }
 
 #[cfg(test)]

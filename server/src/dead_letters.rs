@@ -11,6 +11,9 @@
 //! keep up, what does not fit in the inbox is counted as `not_stored` (never silently gone).
 //! On shutdown the drain flushes the inbox after the pipeline has stopped.
 //!
+//! In redis mode the bus is told too ([`DeadLetterQueue::on_settled`], with the events' ids),
+//! so an entry is `XACK`ed only once its failed events' letters are committed.
+//!
 //! Replay re-publishes the payloads through ingest (counted as published again: the ledger
 //! still balances) and removes them only once published; a full pipeline stops the replay
 //! with what is left still queued.
@@ -21,7 +24,7 @@ use crate::pipeline::{Acknowledger, Message, PREVIOUS_FAILURE};
 use crate::telemetry::{Ledger, failure_kind};
 use app::model::{DeadLetterStats, SensorReading};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +40,22 @@ struct Failed {
     failures: Vec<(String, String)>,
     /// What the ledger counts it under.
     kind: &'static str,
+    /// Its cluster-wide id, in redis mode (told to [`Settled`] once settled).
+    event: Option<String>,
+}
+
+/// Told the ids of failed events once they are settled (committed, or counted not stored).
+pub(crate) type Settled = Arc<dyn Fn(&[&str]) + Send + Sync>;
+
+/// Settles `failed` in the ledger and tells the hook, if one is set.
+fn settle(ledger: &Ledger, hook: &OnceLock<Settled>, failed: &[Failed]) {
+    ledger.failures_settled(&failed.iter().map(|f| f.kind).collect::<Vec<_>>());
+    if let Some(hook) = hook.get() {
+        let events: Vec<&str> = failed.iter().filter_map(|f| f.event.as_deref()).collect();
+        if !events.is_empty() {
+            hook(&events);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -53,6 +72,7 @@ pub(crate) struct DeadLetterSink {
     inbox: mpsc::Sender<Vec<Failed>>,
     counters: Arc<Counters>,
     ledger: Arc<Ledger>,
+    settled: Arc<OnceLock<Settled>>,
 }
 
 impl Acknowledger<SensorReading> for DeadLetterSink {
@@ -65,7 +85,7 @@ impl Acknowledger<SensorReading> for DeadLetterSink {
             // Never stored, so settled now: counted failed, and as not stored.
             let batch = refused.into_inner();
             self.counters.not_stored.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            self.ledger.failures_settled(&batch.iter().map(|f| f.kind).collect::<Vec<_>>());
+            settle(&self.ledger, &self.settled, &batch);
         }
     }
 }
@@ -82,7 +102,8 @@ fn to_failed(m: &Message<SensorReading>) -> Failed {
     if let Some(f) = m.failure() {
         failures.push((f.kind.to_owned(), f.reason.clone()));
     }
-    Failed { data: m.data.clone(), failures, kind: failure_kind(m) }
+    let event = m.metadata.get(crate::bus::EVENT_ID).map(str::to_owned);
+    Failed { data: m.data.clone(), failures, kind: failure_kind(m), event }
 }
 
 /// Cheap-clone handle: the store, its writer task, and the counts the stats show.
@@ -94,6 +115,7 @@ pub(crate) struct DeadLetterQueue {
     task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
     source: Arc<str>,
     ledger: Arc<Ledger>,
+    settled: Arc<OnceLock<Settled>>,
 }
 
 impl DeadLetterQueue {
@@ -117,10 +139,18 @@ impl DeadLetterQueue {
             task: Arc::default(),
             source: source.into(),
             ledger: ledger.clone(),
+            settled: Arc::default(),
         };
         let task = tokio::spawn(queue.clone().write(rx, flush));
         *queue.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
-        Ok((queue, DeadLetterSink { inbox: tx, counters, ledger }))
+        let settled = queue.settled.clone();
+        Ok((queue, DeadLetterSink { inbox: tx, counters, ledger, settled }))
+    }
+
+    /// From now on, also tells `hook` the ids of failed events once they are settled (redis
+    /// mode: their entries may then be acknowledged). Set once; later calls are ignored.
+    pub(crate) fn on_settled(&self, hook: Settled) {
+        let _ = self.settled.set(hook);
     }
 
     /// The writing task: takes everything queued, writes it in one commit, counts it.
@@ -140,8 +170,7 @@ impl DeadLetterQueue {
                 }
             }
             let n = failed.len() as u64;
-            let kinds: Vec<&'static str> = failed.iter().map(|f| f.kind).collect();
-            let letters: Vec<DeadLetter> = failed.into_iter().map(|f| self.letter(f)).collect();
+            let letters: Vec<DeadLetter> = failed.iter().map(|f| self.letter(f)).collect();
             match writer.send(letters).await {
                 Ok(appended) => {
                     self.counters.written.fetch_add(appended.ids.len() as u64, Ordering::Relaxed);
@@ -153,19 +182,19 @@ impl DeadLetterQueue {
                 }
             }
             // Committed (or given up on, and counted so): only now are they failed.
-            self.ledger.failures_settled(&kinds);
+            settle(&self.ledger, &self.settled, &failed);
         }
         drop(writer);
         let _ = writer_task.await;
     }
 
-    fn letter(&self, f: Failed) -> DeadLetter {
+    fn letter(&self, f: &Failed) -> DeadLetter {
         let mut letter = match DeadLetter::from_typed(&f.data) {
             Ok(l) => l,
             Err(_) => DeadLetter::new(serde_json::Value::String(format!("{:?}", f.data))),
         };
-        for (kind, reason) in f.failures {
-            letter = letter.failed(kind, reason);
+        for (kind, reason) in &f.failures {
+            letter = letter.failed(kind.clone(), reason.clone());
         }
         letter.with_source(self.source.to_string())
     }

@@ -4,7 +4,12 @@
 //! [`Ingest::try_publish`] never waits: when the pipeline's buffer lacks room it takes nothing
 //! (HTTP answers 503 with `Retry-After`, so a client never gets 202 for an event that is then
 //! lost; a replay stops with the rest still queued).
+//!
+//! With the Redis bus, [`Ingest::publish`] (HTTP) waits for Redis to confirm the batch's entry,
+//! and `try_publish` (simulator, server functions, replay) hands it to a bounded set of
+//! detached publishes (`bus::RedisBus`); the ledger that balances is then the cluster's.
 
+use crate::bus::{BusError, RedisBus};
 use crate::pubsub::{PubSub, PubSubError, Published};
 use crate::telemetry::{DropReason, Ledger};
 use app::model::SensorReading;
@@ -18,6 +23,29 @@ pub(crate) enum IngestError {
     /// The pipeline's buffer cannot take them all now; nothing was taken.
     #[error("the pipeline is full: {needed} events need room, {room} free; retry shortly")]
     Full { needed: usize, room: usize },
+    /// Redis mode: the cluster's backlog bound is reached; nothing was taken.
+    #[error("the cluster's backlog is full: {backlog} events not yet final, bound {bound}; retry shortly")]
+    Backlog { backlog: u64, bound: u64 },
+    /// Redis mode: Redis did not confirm the entry (unreachable, refused).
+    #[error("degraded: {0}")]
+    Bus(String),
+}
+
+impl IngestError {
+    /// Whether the client should retry after a pause (HTTP adds `Retry-After`).
+    pub(crate) fn retry_after(&self) -> bool {
+        !matches!(self, IngestError::ShuttingDown)
+    }
+}
+
+impl From<BusError> for IngestError {
+    fn from(e: BusError) -> Self {
+        match e {
+            BusError::Backlog { backlog, bound } => IngestError::Backlog { backlog, bound },
+            BusError::Closed => IngestError::ShuttingDown,
+            other => IngestError::Bus(other.to_string()),
+        }
+    }
 }
 
 /// Cheap-clone handle used by the HTTP API, server functions and the demo publisher.
@@ -26,11 +54,31 @@ pub(crate) struct Ingest {
     pubsub: PubSub<SensorReading>,
     ledger: Arc<Ledger>,
     topic: Arc<str>,
+    /// The Redis bus, in redis mode: events go to its stream instead of the local pub/sub.
+    bus: Option<RedisBus>,
 }
 
 impl Ingest {
     pub(crate) fn new(pubsub: PubSub<SensorReading>, ledger: Arc<Ledger>, topic: &str) -> Self {
-        Self { pubsub, ledger, topic: topic.into() }
+        Self { pubsub, ledger, topic: topic.into(), bus: None }
+    }
+
+    /// The same ingest, publishing through `bus` (redis mode).
+    pub(crate) fn with_bus(mut self, bus: Option<RedisBus>) -> Self {
+        self.bus = bus;
+        self
+    }
+
+    /// Publishes `readings` and returns once they are safe: in the pipeline (embedded), or in
+    /// Redis as one entry (redis mode, which waits for Redis' answer).
+    pub(crate) async fn publish(&self, readings: Vec<SensorReading>) -> Result<u64, IngestError> {
+        match &self.bus {
+            Some(bus) if !readings.is_empty() => {
+                bus.publish(&readings).await?;
+                Ok(readings.len() as u64)
+            }
+            _ => self.try_publish(readings),
+        }
     }
 
     /// The topic the pipeline reads.
@@ -44,6 +92,9 @@ impl Ingest {
         let n = readings.len() as u64;
         if n == 0 {
             return Ok(0);
+        }
+        if let Some(bus) = &self.bus {
+            return Ok(bus.publish_detached(readings)?);
         }
         self.ledger.published(n);
         let outcome = self.pubsub.try_broadcast(&self.topic, readings);

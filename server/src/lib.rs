@@ -16,9 +16,11 @@
 //! - [`guard`]: the allowed hosts, cross-site refusals and the security headers (CSP).
 //! - `server`: wiring and [`run`]; `shutdown`: the drain order; [`config`]: settings.
 //! - [`observe`]: the dashboard's history, system figures, `/metrics`, the log tail, logging.
+//! - [`bus`]: the Redis bus (`--bus redis://...`): nodes sharing one stream, the cluster ledger.
 
 mod api;
 mod backend;
+pub mod bus;
 pub mod config;
 mod dead_letters;
 mod demo;

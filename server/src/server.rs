@@ -1,6 +1,7 @@
 //! Wiring: builds the pub/sub, pipeline, telemetry and routes, serves them, and on shutdown
 //! hands everything to the drain (`crate::shutdown`).
 
+use crate::bus::{self, AckRecorder, BusConfig, RedisAcker, RedisBus, RedisProducer};
 use crate::config::ServerConfig;
 use crate::dead_letters::DeadLetterQueue;
 use crate::demo::{Simulator, Taps};
@@ -42,19 +43,33 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<StatsSnapshot> {
+    let local = listener.local_addr()?;
     let ledger = Arc::new(Ledger::default());
     let aggregates = Arc::new(Aggregates::default());
     let pubsub = PubSub::new();
-    let producer = PubSubProducer::subscribe(
-        &pubsub,
-        &[&config.topic],
-        SubscribeConfig {
-            name: "pipeline".into(),
-            capacity: config.buffer,
-            overflow: config.overflow,
-            lost: ledger.buffer_full_counter(),
-        },
-    )?;
+    // Redis mode: the pipeline reads the cluster's stream; its tasks run on this runtime. The
+    // node tells the others the address it really listens on (port 0 is resolved by now).
+    let bus = match &config.bus {
+        Some(bus) => Some(RedisBus::connect(BusConfig { addr: local.to_string(), ..bus.clone() }).await?),
+        None => None,
+    };
+    let producer = match &bus {
+        Some(bus) => {
+            let (producer, claims) = RedisProducer::start(bus, ledger.clone());
+            bus.start_tasks(claims);
+            Source::Redis(producer)
+        }
+        None => Source::Embedded(PubSubProducer::subscribe(
+            &pubsub,
+            &[&config.topic],
+            SubscribeConfig {
+                name: "pipeline".into(),
+                capacity: config.buffer,
+                overflow: config.overflow,
+                lost: ledger.buffer_full_counter(),
+            },
+        )?),
+    };
     let store = DeadLetters::open(config.dlq_path(), config.dlq_capacity)?;
     let (dead_letters, dead_letter_sink) = DeadLetterQueue::start(store, &config.topic, ledger.clone())?;
     let feed = Arc::new(Feed::default());
@@ -63,6 +78,20 @@ pub async fn run(
     // once their letters are on disk).
     let acknowledger =
         AckChain::default().then(ledger.clone()).then(feed.clone()).then(Arc::new(dead_letter_sink));
+    // Redis mode, last: the entry of each final event counts down to its XACK.
+    // Its failures count down once the dead-letter queue committed their letters.
+    let acknowledger = match &bus {
+        Some(bus) => {
+            let acker = RedisAcker::new(bus);
+            dead_letters.on_settled(acker.failures_settled());
+            let acknowledger = acknowledger.then(Arc::new(acker));
+            match &bus.config().record_acks {
+                Some(path) => acknowledger.then(Arc::new(AckRecorder::open(path)?)),
+                None => acknowledger,
+            }
+        }
+        None => acknowledger,
+    };
     let mut pipeline_config = config.pipeline.clone();
     pipeline_config.observers.push(ledger.clone());
     // The data plane gets its own runtime; HTTP and WebSockets stay on this one.
@@ -75,15 +104,17 @@ pub async fn run(
     );
     let pipeline = {
         let _on = pipeline_runtime.handle().map(tokio::runtime::Handle::enter);
-        Pipeline::start(
-            pipeline_config,
-            producer,
-            Arc::new(ReadingsHandler::new(aggregates.clone())),
-            Arc::new(acknowledger),
-        )?
+        let handler = Arc::new(ReadingsHandler::new(aggregates.clone()));
+        match producer {
+            Source::Embedded(p) => Pipeline::start(pipeline_config, p, handler, Arc::new(acknowledger))?,
+            Source::Redis(p) => Pipeline::start(pipeline_config, p, handler, Arc::new(acknowledger))?,
+        }
     };
     let background = TaskTracker::new();
-    let ingest = Ingest::new(pubsub.clone(), ledger.clone(), &config.topic);
+    let ingest = Ingest::new(pubsub.clone(), ledger.clone(), &config.topic).with_bus(bus.clone());
+    if let Some(bus) = &bus {
+        bus.start_broadcast(&pubsub, &config.topic); // broadcast topics cross nodes
+    }
     let simulator = Simulator::new(ingest.clone(), ledger.clone(), shutdown.clone(), background.clone());
     let snapshots = Snapshots::new(
         ledger,
@@ -103,7 +134,6 @@ pub async fn run(
         config.data_dir.clone(),
     );
     observe.start_sampler(reporter_stop.clone(), &background);
-    let local = listener.local_addr()?;
     let state = AppState {
         leptos: config.leptos_options(),
         ingest,
@@ -119,6 +149,7 @@ pub async fn run(
         operator: Operator::new(config.admin_token.clone(), config.ingest_token.clone(), local),
         ingest_limit: PerClient::new(config.limits.ingest_rate_per_client),
         ws_max_lag: config.limits.ws_max_lag,
+        bus: bus.clone(),
     };
     let hosts = AllowedHosts::new(&config.allowed_hosts, local);
     tracing::info!("listening on http://{local}, answering for hosts: {hosts}");
@@ -146,8 +177,15 @@ pub async fn run(
         reporter_stop,
         background,
         snapshots,
+        bus,
     };
     Ok(last.run().await)
+}
+
+/// The pipeline's source: the local pub/sub's subscription, or the cluster's stream.
+enum Source {
+    Embedded(PubSubProducer<app::model::SensorReading>),
+    Redis(RedisProducer),
 }
 
 /// The rendered pages' paths (`app::Page::ROUTED`). There is no router in the app to list them
@@ -179,6 +217,7 @@ fn routes(state: AppState, hosts: AllowedHosts, body_timeout: Duration) -> Route
         .route("/api/stats", get(api::get_stats))
         .route("/api/{*rest}", any(api::not_found))
         .route("/healthz", get(api::healthz))
+        .route("/api/cluster", get(bus::get_cluster))
         .route("/ws", get(ws::upgrade).layer(axum::middleware::from_fn(guard::same_origin_only)))
         .route("/metrics", get(observe::endpoint::metrics))
         .route("/api/dashboard", get(observe::endpoint::dashboard))

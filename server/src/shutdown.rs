@@ -8,9 +8,12 @@
 //!    what its subscription buffered, processors finish, batchers flush their partial
 //!    batches, every message is acknowledged. Bounded by `drain_timeout`; past it, what is left
 //!    is failed as "shutdown timeout", so the ledger still balances. The dead-letter queue then
-//!    writes the last failures to disk, and the pipeline's own runtime is shut down.
+//!    writes the last failures to disk; in redis mode the bus sends its last `XACK`s and
+//!    leaves the cluster (heartbeat deleted: nothing of this node is claimed or redelivered);
+//!    the pipeline's own runtime is shut down.
 //! 4. The reporter publishes a final snapshot and stops; the final ledger is logged.
 
+use crate::bus::RedisBus;
 use crate::dead_letters::DeadLetterQueue;
 use crate::live::Snapshots;
 use crate::pipeline::Pipeline;
@@ -55,6 +58,8 @@ pub(crate) struct Drain {
     pub(crate) reporter_stop: CancellationToken,
     pub(crate) background: TaskTracker,
     pub(crate) snapshots: Snapshots,
+    /// Redis mode: left once the pipeline drained (last acks, heartbeat deleted).
+    pub(crate) bus: Option<RedisBus>,
 }
 
 impl Drain {
@@ -77,6 +82,10 @@ impl Drain {
         }
         // The last failures were acknowledged during the drain: write them to disk.
         self.dead_letters.flush(self.drain_timeout).await;
+        // Redis mode: every entry is acknowledged locally; send the last XACKs and leave.
+        if let Some(bus) = &self.bus {
+            bus.leave(self.drain_timeout).await;
+        }
         // Every stage has ended; the runtime only holds idle workers now.
         drop(self.pipeline_runtime);
         self.reporter_stop.cancel();

@@ -1,6 +1,7 @@
 //! Shared state handed to every axum handler and, as context, to Leptos: each handle the
 //! handlers act on, held here directly (nothing reaches a control through the stats).
 
+use crate::bus::RedisBus;
 use crate::dead_letters::DeadLetterQueue;
 use crate::demo::{Simulator, Taps};
 use crate::guard::Operator;
@@ -46,6 +47,8 @@ pub(crate) struct AppState {
     pub(crate) ingest_limit: PerClient,
     /// Frames a live-stream client may fall behind in one stuck send before it is dropped.
     pub(crate) ws_max_lag: u64,
+    /// The Redis bus in redis mode (`--bus redis://...`); `None` when embedded.
+    pub(crate) bus: Option<RedisBus>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -74,7 +74,8 @@ fn from_readme(readme: &str) -> BTreeMap<String, Setting> {
 
 fn run_server(args: &[&str], env: &[(&str, &str)]) -> Output {
     let data = tempfile::tempdir().expect("temp dir");
-    let mut cmd = Command::new(SERVER);
+    // PULSE_TEST_SERVER: see `common::server_bin` (a shared target directory's own binary).
+    let mut cmd = Command::new(std::env::var_os("PULSE_TEST_SERVER").unwrap_or_else(|| SERVER.into()));
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // Whatever the test's own environment says, nothing here may take a real port or data dir.
     cmd.env("PULSE_ADDR", "127.0.0.1:0").env("PULSE_DATA_DIR", data.path()).envs(env.iter().copied());

@@ -19,6 +19,7 @@ mod tests;
 
 pub use settings::{LeptosEnv, LogFormat, Settings};
 
+use crate::bus::{BusConfig, BusSetting};
 use crate::guard::{AllowedHost, Token};
 use crate::pipeline::{PipelineConfig, RateLimit, RetryPolicy};
 use crate::pubsub::Overflow;
@@ -66,6 +67,8 @@ pub struct ServerConfig {
     /// The most entries the dead-letter queue keeps before evicting (and counting) the oldest
     /// (`PULSE_DLQ_CAPACITY`).
     pub dlq_capacity: usize,
+    /// The Redis bus (`--bus redis://...`), or `None`: embedded, this process alone.
+    pub bus: Option<BusConfig>,
     /// The operator's token (`--admin-token` or `--admin-token-file`); see
     /// [`crate::guard::Operator`].
     pub admin_token: Option<Token>,
@@ -132,6 +135,19 @@ impl From<Settings> for ServerConfig {
             drain_timeout: Duration::from_millis(s.drain_timeout_ms),
             data_dir: s.data_dir,
             dlq_capacity: s.dlq_capacity as usize,
+            bus: match s.bus {
+                BusSetting::Embedded => None,
+                BusSetting::Redis(url) => Some(BusConfig {
+                    url,
+                    node: s.node_name.unwrap_or_else(default_node_name),
+                    backlog_bound: s.bus_backlog,
+                    read_ahead: s.bus_read_ahead as usize,
+                    max_deliveries: s.bus_max_deliveries,
+                    heartbeat_ttl: Duration::from_millis(s.heartbeat_ttl_ms),
+                    addr: s.addr.unwrap_or(s.site_addr).to_string(),
+                    record_acks: s.record_acks,
+                }),
+            },
             admin_token: s.admin_token.or(s.admin_token_file),
             ingest_token: s.ingest_token.or(s.ingest_token_file),
             limits: Limits {
@@ -144,6 +160,21 @@ impl From<Settings> for ServerConfig {
             },
         }
     }
+}
+
+/// `<hostname>-<pid>`: unique on one machine, readable in the cluster view.
+fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "pulse".into());
+    format!("{host}-{}", std::process::id())
 }
 
 impl Default for ServerConfig {

@@ -1,6 +1,7 @@
 //! The settings schema: every setting once, with its flag, environment variable, default,
 //! range and help (clap derive), and the parsing that names the variable of a bad value.
 
+use crate::bus::BusSetting;
 use crate::guard::{AllowedHost, Token};
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use std::ffi::OsString;
@@ -14,6 +15,7 @@ const PIPELINE: &str = "Pipeline";
 const DEAD_LETTERS: &str = "Dead letters";
 const LOGGING: &str = "Logging";
 const LEPTOS: &str = "Leptos (set by cargo-leptos and scripts/run.sh)";
+const CLUSTER: &str = "Cluster (several nodes sharing the work through Redis)";
 
 /// Every setting the server reads, from its command line and its environment.
 ///
@@ -217,6 +219,48 @@ pub struct Settings {
     #[arg(long, env = "LEPTOS_ENV", value_name = "ENV", default_value = "PROD", ignore_case = true,
           help_heading = LEPTOS)]
     pub env: LeptosEnv,
+
+    /// Where events travel: `embedded` (this process alone), or a Redis server shared by every
+    /// node, redis://HOST:PORT (Redis 6.2 or later; run it with --appendonly yes)
+    #[arg(long, env = "PULSE_BUS", value_name = "BUS", default_value = "embedded",
+          value_parser = clap::builder::ValueParser::new(bus_setting), help_heading = CLUSTER)]
+    pub bus: BusSetting,
+
+    /// This node's name in the cluster, unique: refused while a live node holds it
+    /// [default: <hostname>-<pid>]
+    #[arg(long, env = "PULSE_NODE_NAME", value_name = "NAME", value_parser = node_name,
+          help_heading = CLUSTER)]
+    pub node_name: Option<String>,
+
+    /// Most events published and not yet final, cluster-wide; beyond it ingest answers 503
+    /// [range: 1..=1000000000]
+    #[arg(long, env = "PULSE_BUS_BACKLOG", value_name = "N", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000), help_heading = CLUSTER)]
+    pub bus_backlog: u64,
+
+    /// Stream entries (publish batches) a node reads ahead of its pipeline: what a dead node
+    /// leaves for others to redeliver [range: 1..=1024]
+    #[arg(long, env = "PULSE_BUS_READ_AHEAD", value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=1024), help_heading = CLUSTER)]
+    pub bus_read_ahead: u32,
+
+    /// Deliveries after which an entry is dead-lettered as poison [range: 1..=1000]
+    #[arg(long, env = "PULSE_BUS_MAX_DELIVERIES", value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=1000), help_heading = CLUSTER)]
+    pub bus_max_deliveries: u64,
+
+    /// A node's heartbeat lifetime, milliseconds: past it without a refresh, the node is dead
+    /// and its pending entries are claimed [range: 300..=600000]
+    #[arg(long, env = "PULSE_HEARTBEAT_TTL_MS", value_name = "MS", default_value_t = 3_000,
+          value_parser = clap::value_parser!(u64).range(300..=600_000), help_heading = CLUSTER)]
+    pub heartbeat_ttl_ms: u64,
+
+    /// A test aid in redis mode: appends every event this node's pipeline acknowledged to
+    /// FILE (`<event id> <sensor> <ok|failed>`), so a test can count duplicates exactly
+    /// [default: off]
+    #[arg(long, env = "PULSE_RECORD_ACKS", value_name = "FILE", value_parser = non_blank_path,
+          help_heading = CLUSTER)]
+    pub record_acks: Option<PathBuf>,
 }
 
 /// How printed log lines look.
@@ -255,6 +299,21 @@ fn token_file(v: &str) -> Result<Token, String> {
 /// One `--allowed-hosts` entry.
 fn allowed_host(v: &str) -> Result<AllowedHost, String> {
     v.parse().map_err(|e: crate::guard::HostParseError| e.to_string())
+}
+
+/// `embedded` or a Redis URL.
+fn bus_setting(v: &str) -> Result<BusSetting, String> {
+    v.parse()
+}
+
+/// A node name: 1 to 64 of letters, digits, `.`, `_`, `-`, `:`.
+fn node_name(v: &str) -> Result<String, String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':');
+    if v.is_empty() || v.len() > 64 || !v.chars().all(ok) {
+        Err("expected 1 to 64 letters, digits, '.', '_', '-' or ':'".into())
+    } else {
+        Ok(v.to_owned())
+    }
 }
 
 /// A `tracing` filter directive that parses.

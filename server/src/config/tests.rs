@@ -174,3 +174,18 @@ fn allowed_hosts_are_a_comma_separated_list_checked_entry_by_entry() {
     assert!(why.contains("--allowed-hosts") && why.contains("PULSE_ALLOWED_HOSTS"), "{why}");
     assert!(refused(&["--allowed-hosts", "::1"]).contains("brackets"));
 }
+
+#[test]
+fn the_bus_is_embedded_unless_a_redis_url_is_given() {
+    assert!(from(&[]).expect("defaults").bus.is_none(), "embedded by default");
+    let c = from(&["--bus", "redis://127.0.0.1:6379", "--node-name", "n-1", "--heartbeat-ttl-ms", "900"])
+        .expect("valid");
+    let bus = c.bus.expect("redis mode");
+    assert_eq!((bus.url.as_str(), bus.node.as_str()), ("redis://127.0.0.1:6379", "n-1"));
+    assert_eq!((bus.backlog_bound, bus.read_ahead, bus.max_deliveries), (1_000_000, 4, 5));
+    assert_eq!(bus.heartbeat_ttl, Duration::from_millis(900));
+    let unnamed = from(&["--bus", "redis://127.0.0.1:6379"]).expect("valid").bus.expect("redis mode");
+    assert!(unnamed.node.ends_with(&format!("-{}", std::process::id())), "{}", unnamed.node);
+    assert!(refused(&["--bus", "kafka://x"]).contains("PULSE_BUS"));
+    assert!(refused(&["--bus", "redis://127.0.0.1:6379", "--node-name", "a b"]).contains("PULSE_NODE_NAME"));
+}

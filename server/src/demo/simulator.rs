@@ -143,7 +143,7 @@ impl Simulator {
                 Ok(accepted) => {
                     self.published.fetch_add(accepted, Ordering::Relaxed);
                 }
-                Err(IngestError::Full { .. }) => {
+                Err(IngestError::Full { .. } | IngestError::Backlog { .. } | IngestError::Bus(_)) => {
                     self.ledger.published(n);
                     self.ledger.dropped(DropReason::Overloaded, n);
                     self.published.fetch_add(n, Ordering::Relaxed);

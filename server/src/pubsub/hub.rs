@@ -1,10 +1,11 @@
 //! The hub's handle: subscribing, the broadcasts, closing and stats.
 //!
 //! Every broadcast goes through `PubSub::dispatch`, and its `Scope` is looked at in one
-//! place, `PubSub::forward`. Pulse runs one node today, so forwarding does nothing and
-//! `broadcast` equals `local_broadcast`. When nodes share work through Redis, `forward`
-//! publishes cluster-scoped broadcasts there (and each node delivers what it receives from
-//! Redis with `local_broadcast`); local-scoped ones never leave the node.
+//! place, `PubSub::forward`. Embedded, forwarding does nothing and `broadcast` equals
+//! `local_broadcast`. With the Redis bus a [`Forwarder`] is set ([`PubSub::forward_to`]):
+//! cluster-scoped broadcasts go to it (`crate::bus` publishes them on one Redis channel, and
+//! each other node delivers them with `local_broadcast`); local-scoped ones never leave the
+//! node.
 
 use super::buffer::Buffer;
 use super::registry::{Entry, Registry, Route};
@@ -12,7 +13,7 @@ use super::stats::PubSubStats;
 use super::topic::{Pattern, validate_topic};
 use super::{Overflow, PubSubError, Published, SubscribeConfig, SubscriberId, Subscription};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 /// Cheap-clone handle to the hub.
@@ -30,7 +31,13 @@ pub(crate) struct Shared<T> {
     registry: RwLock<Registry<T>>,
     closed: AtomicBool,
     next_id: AtomicU64,
+    /// Where cluster-scoped broadcasts go besides this node's subscribers (redis mode).
+    forwarder: OnceLock<Forwarder<T>>,
 }
+
+/// Told every cluster-scoped broadcast (its topic and items) before it is delivered here. Must
+/// not block: it runs on the publisher's task.
+pub type Forwarder<T> = Arc<dyn Fn(&str, &[T]) + Send + Sync>;
 
 impl<T> Shared<T> {
     fn read(&self) -> RwLockReadGuard<'_, Registry<T>> {
@@ -69,6 +76,7 @@ impl<T: Clone + Send + 'static> PubSub<T> {
             registry: RwLock::default(),
             closed: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            forwarder: OnceLock::new(),
         };
         Self { shared: Arc::new(shared) }
     }
@@ -211,11 +219,22 @@ impl<T: Clone + Send + 'static> PubSub<T> {
         Ok(report)
     }
 
-    /// The one place where [`Scope`] matters. One node today: nothing leaves it. With nodes
-    /// sharing work through Redis, `Scope::Cluster` broadcasts are published there.
-    fn forward(&self, scope: Scope, _topic: &str, _items: &[T]) {
+    /// Sends cluster-scoped broadcasts to `forwarder` from now on (set once; later calls are
+    /// ignored).
+    pub fn forward_to(&self, forwarder: Forwarder<T>) {
+        let _ = self.shared.forwarder.set(forwarder);
+    }
+
+    /// The one place where [`Scope`] matters: `Scope::Cluster` broadcasts go to the
+    /// forwarder, if there is one; `Scope::Local` ones never leave the node.
+    fn forward(&self, scope: Scope, topic: &str, items: &[T]) {
         match scope {
-            Scope::Cluster | Scope::Local => {}
+            Scope::Cluster => {
+                if let Some(forward) = self.shared.forwarder.get() {
+                    forward(topic, items);
+                }
+            }
+            Scope::Local => {}
         }
     }
 

@@ -28,7 +28,7 @@ mod stats;
 mod subscription;
 mod topic;
 
-pub use hub::PubSub;
+pub use hub::{Forwarder, PubSub};
 pub use registry::OTHER;
 pub use stats::{PubSubStats, SubscriberStats, TopicStats};
 pub use subscription::{Delivery, Subscription};

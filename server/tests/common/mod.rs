@@ -2,6 +2,15 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod redis_server;
+
+/// The server binary the process tests run: `PULSE_TEST_SERVER` if set (a worktree sharing its
+/// target directory with another checkout points it at its own `deps/server-<hash>`, which the
+/// other checkout's builds cannot overwrite), else cargo's `CARGO_BIN_EXE_server`.
+pub(crate) fn server_bin() -> std::ffi::OsString {
+    std::env::var_os("PULSE_TEST_SERVER").unwrap_or_else(|| env!("CARGO_BIN_EXE_server").into())
+}
+
 use app::error::AppError;
 use app::model::StatsSnapshot;
 use pulse_server::ServerConfig;
@@ -158,7 +167,7 @@ impl ServerProcess {
         static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = data.join(format!("server-{}-{n}.log", std::process::id()));
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        let child = std::process::Command::new(server_bin())
             .env("PULSE_ADDR", "127.0.0.1:0")
             .env("PULSE_DATA_DIR", data)
             .env("PULSE_LOG_FORMAT", "json")

@@ -1,0 +1,244 @@
+//! The cluster as one ledger: `GET /api/cluster` on any node reads every node's heartbeat and
+//! ledger hash from Redis and adds them up; in embedded mode it answers this one node from its
+//! local ledger. The total balances when `published = processed + failed + dead_lettered +
+//! in_flight` (in flight: published and not yet final, cluster-wide).
+
+use super::RedisBus;
+use super::config::{heartbeat_key, ledger_key};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+/// One node's counters (its ledger hash in Redis).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeLedger {
+    /// Events this node put into the stream.
+    pub published: u64,
+    /// Events of entries this node acknowledged, by outcome.
+    pub processed: u64,
+    pub failed: u64,
+    /// Events of poison entries this node dead-lettered.
+    pub dead_lettered: u64,
+    /// Entries (and their events) this node acked after another node had already.
+    pub duplicate_entries: u64,
+    pub duplicate_events: u64,
+    /// Entries (and their events) this node took over from dead nodes.
+    pub claimed_entries: u64,
+    pub redelivered: u64,
+}
+
+impl NodeLedger {
+    fn from_hash(h: &HashMap<String, u64>) -> Self {
+        let f = |k: &str| h.get(k).copied().unwrap_or(0);
+        Self {
+            published: f("published"),
+            processed: f("processed"),
+            failed: f("failed"),
+            dead_lettered: f("dead_lettered"),
+            duplicate_entries: f("duplicate_entries"),
+            duplicate_events: f("duplicate_events"),
+            claimed_entries: f("claimed_entries"),
+            redelivered: f("redelivered"),
+        }
+    }
+
+    fn add(&mut self, o: &Self) {
+        self.published += o.published;
+        self.processed += o.processed;
+        self.failed += o.failed;
+        self.dead_lettered += o.dead_lettered;
+        self.duplicate_entries += o.duplicate_entries;
+        self.duplicate_events += o.duplicate_events;
+        self.claimed_entries += o.claimed_entries;
+        self.redelivered += o.redelivered;
+    }
+
+    /// Events with a final outcome.
+    pub fn finished(&self) -> u64 {
+        self.processed + self.failed + self.dead_lettered
+    }
+}
+
+/// One node as the cluster sees it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeView {
+    pub name: String,
+    /// `alive` (heartbeat key present), `dead` (gone, entries still pending: a claim is due)
+    /// or `left` (gone, nothing pending).
+    pub status: String,
+    /// Time since its last heartbeat, while it has one.
+    pub heartbeat_age_ms: Option<u64>,
+    /// Where it listens (from its heartbeat).
+    pub addr: Option<String>,
+    /// Entries delivered to it and not yet acknowledged.
+    pub pending_entries: u64,
+    pub ledger: NodeLedger,
+}
+
+/// The whole cluster, as `GET /api/cluster` answers it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClusterView {
+    /// `redis` or `embedded`.
+    pub bus: String,
+    /// The node that answered.
+    pub node: String,
+    pub redis_version: Option<String>,
+    /// Redis' persistence (`aof everysec`, `none (appendonly no)`): whether a Redis crash can
+    /// lose acknowledged events.
+    pub persistence: Option<String>,
+    pub nodes: Vec<NodeView>,
+    pub total: NodeLedger,
+    /// Events published and not yet final, cluster-wide.
+    pub in_flight: u64,
+    /// Entries in the stream, delivered-and-pending, and not yet delivered (lag).
+    pub stream_length: u64,
+    pub pending_entries: u64,
+    pub lag_entries: Option<u64>,
+    /// `published = processed + failed + dead_lettered + in_flight`.
+    pub balances: bool,
+    /// Why this node's bus is degraded, if it is.
+    pub degraded: Option<String>,
+    /// Events this node's detached publishes (simulator, server functions, replay) could not
+    /// put into Redis: they had been taken, and are lost (logged).
+    pub lost_publishes: u64,
+    /// This node's broadcasts across nodes: items sent, received, dropped; resubscriptions.
+    pub broadcast: BroadcastFigures,
+}
+
+/// This node's cross-node broadcasts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastFigures {
+    pub sent: u64,
+    pub received: u64,
+    pub dropped: u64,
+    pub gaps: u64,
+}
+
+impl RedisBus {
+    /// Reads the cluster view from Redis.
+    pub async fn cluster(&self) -> Result<ClusterView, super::BusError> {
+        let keys = &self.inner.keys;
+        let mut conn = self.conn();
+        let names: Vec<String> = redis::cmd("SMEMBERS").arg(&keys.nodes).query_async(&mut conn).await?;
+        let consumers: StreamInfoConsumersReply = redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(&keys.stream)
+            .arg(&keys.group)
+            .query_async(&mut conn)
+            .await?;
+        let groups: StreamInfoGroupsReply =
+            redis::cmd("XINFO").arg("GROUPS").arg(&keys.stream).query_async(&mut conn).await?;
+        let group = groups.groups.iter().find(|g| g.name == keys.group);
+        let stream_length: u64 = redis::cmd("XLEN").arg(&keys.stream).query_async(&mut conn).await?;
+        let in_flight: Option<i64> = redis::cmd("GET").arg(&keys.backlog).query_async(&mut conn).await?;
+        let ttl = self.inner.config.heartbeat_ttl.as_millis() as i64;
+        let mut nodes = Vec::with_capacity(names.len());
+        let mut total = NodeLedger::default();
+        for name in names {
+            let (beat, pttl, hash): (Option<String>, i64, HashMap<String, u64>) = redis::pipe()
+                .get(heartbeat_key(&name))
+                .pttl(heartbeat_key(&name))
+                .hgetall(ledger_key(&name))
+                .query_async(&mut conn)
+                .await?;
+            let ledger = NodeLedger::from_hash(&hash);
+            total.add(&ledger);
+            let pending_entries =
+                consumers.consumers.iter().find(|c| c.name == name).map_or(0, |c| c.pending as u64);
+            let status = match (&beat, pending_entries) {
+                (Some(_), _) => "alive",
+                (None, 0) => "left",
+                (None, _) => "dead",
+            };
+            let addr = beat
+                .as_deref()
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+                .and_then(|v| v["addr"].as_str().map(str::to_owned));
+            nodes.push(NodeView {
+                name,
+                status: status.into(),
+                heartbeat_age_ms: beat.is_some().then(|| (ttl - pttl).max(0) as u64),
+                addr,
+                pending_entries,
+                ledger,
+            });
+        }
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        let in_flight = in_flight.unwrap_or(0).max(0) as u64;
+        Ok(ClusterView {
+            bus: "redis".into(),
+            node: self.node().to_owned(),
+            redis_version: Some(self.inner.facts.version.clone()),
+            persistence: Some(self.inner.facts.persistence()),
+            balances: total.published == total.finished() + in_flight,
+            nodes,
+            total,
+            in_flight,
+            stream_length,
+            pending_entries: group.map_or(0, |g| g.pending as u64),
+            lag_entries: group.and_then(|g| g.lag.map(|l| l as u64)),
+            degraded: self.degraded(),
+            lost_publishes: self.inner.lost_publishes.load(Ordering::Relaxed),
+            broadcast: {
+                let b = &self.inner.broadcast;
+                BroadcastFigures {
+                    sent: b.sent.load(Ordering::Relaxed),
+                    received: b.received.load(Ordering::Relaxed),
+                    dropped: b.dropped.load(Ordering::Relaxed),
+                    gaps: b.gaps.load(Ordering::Relaxed),
+                }
+            },
+        })
+    }
+}
+
+/// `GET /api/cluster`: the cluster view (redis mode) or this one node (embedded); 503 with the
+/// reason when Redis cannot be read.
+pub(crate) async fn get_cluster(State(state): State<AppState>) -> Response {
+    let Some(bus) = &state.bus else {
+        let s = state.snapshots.now();
+        let ledger = NodeLedger {
+            published: s.published,
+            processed: s.processed,
+            failed: s.failed,
+            ..NodeLedger::default()
+        };
+        let view = ClusterView {
+            bus: "embedded".into(),
+            node: "embedded".into(),
+            redis_version: None,
+            persistence: None,
+            nodes: vec![NodeView {
+                name: "embedded".into(),
+                status: "alive".into(),
+                heartbeat_age_ms: None,
+                addr: None,
+                pending_entries: 0,
+                ledger: ledger.clone(),
+            }],
+            balances: s.balances(),
+            in_flight: s.in_flight,
+            total: ledger,
+            stream_length: 0,
+            pending_entries: 0,
+            lag_entries: None,
+            degraded: None,
+            lost_publishes: 0,
+            broadcast: BroadcastFigures::default(),
+        };
+        return Json(view).into_response();
+    };
+    match bus.cluster().await {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": format!("degraded: {e}") })))
+                .into_response()
+        }
+    }
+}
