@@ -18,6 +18,15 @@ use app::model::{
 use std::time::Duration;
 
 impl Backend for AppState {
+    fn cluster(&self) -> BoxFuture<'_, Result<app::model::ClusterInfo, AppError>> {
+        Box::pin(async move {
+            crate::bus::cluster_view(self)
+                .await
+                .map(crate::wire::cluster)
+                .map_err(|e| AppError::Unavailable(format!("the cluster cannot be read: {e}")))
+        })
+    }
+
     fn access(&self, headers: &axum::http::HeaderMap, query: Option<&str>) -> app::model::Access {
         self.operator.view(headers, crate::guard::unlock_refused(query))
     }

@@ -2,6 +2,7 @@
 //! the wire types the browser and `/api/*` share (`app::model`), and a stage's wire key mapped
 //! back to the engine's id. The engine never sees a wire type; only this file converts.
 
+use crate::bus;
 use crate::dlq;
 use crate::pipeline::{self, StageId};
 use crate::pubsub::{self, Overflow};
@@ -225,5 +226,45 @@ mod tests {
         for o in [Overflow::Block, Overflow::DropNewest, Overflow::DropOldest] {
             assert_eq!(overflow(overflow_policy(o)), o);
         }
+    }
+}
+
+/// The bus's cluster view as the dashboard's Cluster tab shows it.
+pub(crate) fn cluster(v: bus::ClusterView) -> app::model::ClusterInfo {
+    let counts = |l: &bus::NodeLedger| app::model::NodeCounts {
+        published: l.published,
+        processed: l.processed,
+        failed: l.failed,
+        dead_lettered: l.dead_lettered,
+        duplicate_events: l.duplicate_events,
+        claimed_entries: l.claimed_entries,
+        redelivered: l.redelivered,
+    };
+    app::model::ClusterInfo {
+        bus: v.bus,
+        node: v.node,
+        redis_version: v.redis_version,
+        persistence: v.persistence,
+        nodes: v
+            .nodes
+            .into_iter()
+            .map(|n| app::model::ClusterNode {
+                counts: counts(&n.ledger),
+                name: n.name,
+                status: n.status,
+                heartbeat_age_ms: n.heartbeat_age_ms,
+                addr: n.addr,
+                pending_entries: n.pending_entries,
+            })
+            .collect(),
+        total: counts(&v.total),
+        in_flight: v.in_flight,
+        stream_length: v.stream_length,
+        pending_entries: v.pending_entries,
+        lag_entries: v.lag_entries,
+        balances: v.balances,
+        degraded: v.degraded,
+        broadcast: [v.broadcast.sent, v.broadcast.received, v.broadcast.dropped, v.broadcast.gaps],
+        lost_publishes: v.lost_publishes,
     }
 }

@@ -87,3 +87,18 @@ async fn shutdown_drains_everything_accepted() {
     assert_eq!(last.published, accepted);
     assert_eq!((last.processed, last.in_flight), (accepted, 0), "{last:?}");
 }
+
+/// Catches: the Cluster tab's server function missing, or an embedded server answering
+/// anything but itself with its own ledger.
+#[tokio::test]
+async fn get_cluster_in_embedded_mode_is_this_node_with_its_ledger() {
+    let s = TestServer::start().await;
+    assert_eq!(s.call::<u64>("publish_sample", &[("count", "20")]).await, 20);
+    let idle = s.idle_stats().await;
+    let c: app::model::ClusterInfo = s.call("get_cluster", &[]).await;
+    assert_eq!((c.bus.as_str(), c.node.as_str(), c.nodes.len()), ("embedded", "embedded", 1));
+    assert_eq!(c.nodes[0].status, "alive");
+    assert_eq!((c.total.published, c.total.finished()), (20, idle.processed + idle.failed));
+    assert!(c.balances && c.in_flight == 0 && c.redis_version.is_none());
+    s.stop().await;
+}

@@ -13,6 +13,7 @@
 //! (`AppError::status`). Arguments that do not decode are refused with 400 by
 //! `AppError::from_server_fn_error`, before the body runs. The JSON API is `/api/*`.
 
+mod cluster;
 mod controls;
 mod dashboard;
 mod dead_letters;
@@ -22,6 +23,7 @@ mod scenarios;
 mod simulator;
 mod stats;
 
+pub use cluster::{GetCluster, get_cluster};
 pub use controls::{
     GetControls, MAX_RATE_INTERVAL_MS, SetConcurrency, SetPaused, SetRateLimit, check_rate_limit,
     get_controls, set_concurrency, set_paused, set_rate_limit,
@@ -76,8 +78,9 @@ pub mod classes {
     }
 
     /// The server functions that only read.
-    pub fn read_only() -> [&'static str; 6] {
+    pub fn read_only() -> [&'static str; 7] {
         [
+            <GetCluster as ServerFn>::PATH,
             <GetStats as ServerFn>::PATH,
             <GetLive as ServerFn>::PATH,
             <GetControls as ServerFn>::PATH,
@@ -92,8 +95,8 @@ pub mod classes {
 mod backend {
     use crate::error::AppError;
     use crate::model::{
-        Access, DeadLetterPage, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting, StageKey,
-        StatsSnapshot,
+        Access, ClusterInfo, DeadLetterPage, LiveFrame, OverflowPolicy, PipelineControls, RateLimitSetting,
+        StageKey, StatsSnapshot,
     };
     use std::future::Future;
     use std::pin::Pin;
@@ -158,6 +161,8 @@ mod backend {
         /// What the visitor of the page being rendered may do (from its request's headers and
         /// query), so locked controls say why.
         fn access(&self, headers: &http::HeaderMap, query: Option<&str>) -> Access;
+        /// Every node sharing the work, their ledgers and the total; the bus.
+        fn cluster(&self) -> BoxFuture<'_, Result<ClusterInfo, AppError>>;
     }
 
     /// The form the backend takes in Leptos context.

@@ -3,6 +3,7 @@
 
 mod access;
 pub mod catalogue;
+mod cluster;
 mod dashboard;
 mod dead_letter;
 mod demo;
@@ -14,6 +15,7 @@ mod stats;
 pub mod wire;
 
 pub use access::{Access, UNLOCK_PATH};
+pub use cluster::{ClusterEvent, ClusterInfo, ClusterNode, NodeCounts, cluster_events};
 pub use dashboard::{
     DashboardInputError, DashboardUpdate, HISTORY_ROWS, LOG_BATCH, LOG_LINES, LogLevel, LogLine,
     REFRESH_CHOICES, Row, SystemInfo, parse_refresh,

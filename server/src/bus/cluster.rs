@@ -198,43 +198,51 @@ impl RedisBus {
     }
 }
 
+/// This one node as a cluster (embedded mode), from its own ledger.
+pub(crate) fn embedded_view(s: &app::model::StatsSnapshot) -> ClusterView {
+    let ledger = NodeLedger {
+        published: s.published,
+        processed: s.processed,
+        failed: s.failed,
+        ..NodeLedger::default()
+    };
+    ClusterView {
+        bus: "embedded".into(),
+        node: "embedded".into(),
+        redis_version: None,
+        persistence: None,
+        nodes: vec![NodeView {
+            name: "embedded".into(),
+            status: "alive".into(),
+            heartbeat_age_ms: None,
+            addr: None,
+            pending_entries: 0,
+            ledger: ledger.clone(),
+        }],
+        balances: s.balances(),
+        in_flight: s.in_flight,
+        total: ledger,
+        stream_length: 0,
+        pending_entries: 0,
+        lag_entries: None,
+        degraded: None,
+        lost_publishes: 0,
+        broadcast: BroadcastFigures::default(),
+    }
+}
+
+/// The cluster view (redis mode) or this one node (embedded).
+pub(crate) async fn view(state: &AppState) -> Result<ClusterView, super::BusError> {
+    match &state.bus {
+        Some(bus) => bus.cluster().await,
+        None => Ok(embedded_view(&state.snapshots.now())),
+    }
+}
+
 /// `GET /api/cluster`: the cluster view (redis mode) or this one node (embedded); 503 with the
 /// reason when Redis cannot be read.
 pub(crate) async fn get_cluster(State(state): State<AppState>) -> Response {
-    let Some(bus) = &state.bus else {
-        let s = state.snapshots.now();
-        let ledger = NodeLedger {
-            published: s.published,
-            processed: s.processed,
-            failed: s.failed,
-            ..NodeLedger::default()
-        };
-        let view = ClusterView {
-            bus: "embedded".into(),
-            node: "embedded".into(),
-            redis_version: None,
-            persistence: None,
-            nodes: vec![NodeView {
-                name: "embedded".into(),
-                status: "alive".into(),
-                heartbeat_age_ms: None,
-                addr: None,
-                pending_entries: 0,
-                ledger: ledger.clone(),
-            }],
-            balances: s.balances(),
-            in_flight: s.in_flight,
-            total: ledger,
-            stream_length: 0,
-            pending_entries: 0,
-            lag_entries: None,
-            degraded: None,
-            lost_publishes: 0,
-            broadcast: BroadcastFigures::default(),
-        };
-        return Json(view).into_response();
-    };
-    match bus.cluster().await {
+    match view(&state).await {
         Ok(view) => Json(view).into_response(),
         Err(e) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": format!("degraded: {e}") })))

@@ -39,8 +39,8 @@ mod scripts;
 mod startup;
 
 pub use acks::RedisAcker;
-pub(crate) use cluster::get_cluster;
 pub use cluster::{BroadcastFigures, ClusterView, NodeLedger, NodeView};
+pub(crate) use cluster::{get_cluster, view as cluster_view};
 pub(crate) use codec::EVENT_ID;
 pub use codec::{EntryId, event_id};
 pub use config::{BusConfig, BusSetting, Keys};

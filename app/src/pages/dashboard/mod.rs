@@ -13,6 +13,7 @@
 //! server renders it) and [`hydrate`].
 
 mod chart;
+mod cluster;
 mod home;
 mod logs;
 mod metrics;
@@ -103,12 +104,13 @@ fn current_query() -> Option<String> {
 }
 
 /// The tabs: query value and accessible name.
-const TABS: [(&str, &str); 6] = [
+const TABS: [(&str, &str); 7] = [
     ("home", "Home"),
     ("os", "OS"),
     ("metrics", "Metrics"),
     ("pipeline", "Pipeline"),
     ("pubsub", "Pub/sub"),
+    ("cluster", "Cluster"),
     ("logs", "Logs"),
 ];
 
@@ -207,6 +209,7 @@ fn Dashboard(state: DashState, tab: RwSignal<String>) -> impl IntoView {
             "metrics" => view! { <metrics::MetricsTab state/> }.into_any(),
             "pipeline" => view! { <pipeline::PipelineTab state/> }.into_any(),
             "pubsub" => view! { <pubsub::PubSubTab state/> }.into_any(),
+            "cluster" => view! { <cluster::ClusterTab state/> }.into_any(),
             "logs" => view! { <logs::LogsTab state/> }.into_any(),
             "home" => view! { <home::HomeTab state/> }.into_any(),
             other => view! { <p class="error" role="alert">{format!("No tab named {other:?}.")}</p> }.into_any(),
