@@ -12,6 +12,9 @@ export const baseURL = `http://127.0.0.1:${port}`;
 export const lockedPort = port + 1;
 export const lockedURL = `http://127.0.0.1:${lockedPort}`;
 export const operatorToken = "e2e-operator-token-0123456789";
+// Two nodes sharing a Redis (cluster.spec.ts), when scripts/test.sh started one.
+export const redisURL = process.env.PULSE_E2E_REDIS;
+export const clusterURLs = [port + 2, port + 3].map((p) => `http://127.0.0.1:${p}`);
 // A fresh data directory per run: the dead-letter queue starts empty, whatever ran before.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulse-e2e-"));
 
@@ -41,9 +44,18 @@ export default defineConfig({
       ],
     },
   },
-  webServer: [server(port, dataDir, {}), server(lockedPort, fs.mkdtempSync(path.join(os.tmpdir(), "pulse-e2e-")), {
-    PULSE_ADMIN_TOKEN: operatorToken,
-  })],
+  webServer: [
+    server(port, dataDir, {}),
+    server(lockedPort, fs.mkdtempSync(path.join(os.tmpdir(), "pulse-e2e-")), { PULSE_ADMIN_TOKEN: operatorToken }),
+    ...(redisURL
+      ? ["e2e-a", "e2e-b"].map((name, i) =>
+          server(port + 2 + i, fs.mkdtempSync(path.join(os.tmpdir(), "pulse-e2e-")), {
+            PULSE_BUS: redisURL,
+            PULSE_NODE_NAME: name,
+          }),
+        )
+      : []),
+  ],
 });
 
 function server(port: number, dataDir: string, extra: Record<string, string>) {

@@ -1,0 +1,41 @@
+import { test, expect, type Page } from "@playwright/test";
+import { clusterURLs, redisURL } from "../playwright.config";
+
+// Two nodes sharing the Redis that scripts/test.sh starts (playwright.config.ts): each node's
+// dashboard shows the same cluster, both nodes alive, and one total for the events published
+// through either.
+test.skip(!redisURL, "needs the redis-server that scripts/test.sh starts");
+
+async function openCluster(page: Page, base: string) {
+  await page.goto(`${base}/dashboard?tab=cluster`);
+  await expect(page.locator("main[data-hydrated='true']")).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByTestId("cluster-node-row")).toHaveCount(2, { timeout: 10_000 });
+}
+
+function readings(n: number, sensor: string) {
+  return Array.from({ length: n }, (_, i) => ({ sensor: `${sensor}-${i}`, kind: "temperature", value: 20 }));
+}
+
+test("two nodes' dashboards show one cluster and one total", async ({ browser }) => {
+  const [a, b] = [await browser.newPage(), await browser.newPage()];
+  await openCluster(a, clusterURLs[0]);
+  await openCluster(b, clusterURLs[1]);
+  await expect(a.getByTestId("cluster-node")).toHaveText("e2e-a");
+  await expect(b.getByTestId("cluster-node")).toHaveText("e2e-b");
+  for (const page of [a, b]) {
+    await expect(page.getByTestId("bus-mode")).toHaveText("redis");
+    await expect(page.getByTestId("bus-persistence")).toContainText("aof");
+    await expect(page.getByTestId("node-status")).toHaveText(["alive", "alive"]);
+  }
+  const before = Number((await a.getByTestId("cluster-total").getByTestId("ledger-published").textContent())?.replace(/,/g, ""));
+  // Publish through each node: the stream is shared, so both totals count all of it.
+  for (const [i, base] of clusterURLs.entries()) {
+    const res = await a.request.post(`${base}/api/events`, { data: readings(20 + 10 * i, `node-${i}`) });
+    expect(res.status()).toBe(202);
+  }
+  for (const page of [a, b]) {
+    const total = page.getByTestId("cluster-total").getByTestId("ledger-published");
+    await expect(total).toHaveText(String(before + 50), { timeout: 10_000 });
+    await expect(page.getByTestId("cluster-balance")).toContainText("balances", { timeout: 10_000 });
+  }
+});
