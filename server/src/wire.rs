@@ -190,45 +190,6 @@ fn dead_letter(e: dlq::Entry) -> DeadLetterEntry {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stage_keys_map_both_ways() {
-        let topology = pipeline::Topology {
-            batchers: vec![
-                pipeline::BatcherNode { name: "default".into(), ..Default::default() },
-                pipeline::BatcherNode { name: "slow".into(), ..Default::default() },
-            ],
-            ..Default::default()
-        };
-        let names: Vec<String> = topology.batchers.iter().map(|b| b.name.clone()).collect();
-        for id in [
-            StageId::Producer,
-            StageId::Processor(3),
-            StageId::Batcher(1),
-            StageId::BatchProcessor { batcher: 1, index: 2 },
-        ] {
-            let key = stage_key(id, &names);
-            assert_eq!(stage_id(&key, &topology), Some(id), "{key:?}");
-        }
-        assert_eq!(
-            stage_key(StageId::BatchProcessor { batcher: 1, index: 2 }, &names).label(),
-            "batch processor slow.2"
-        );
-        let unknown = StageKey { role: StageRole::Batcher, index: 0, batcher: Some("nope".into()) };
-        assert_eq!(stage_id(&unknown, &topology), None);
-    }
-
-    #[test]
-    fn overflow_policies_round_trip() {
-        for o in [Overflow::Block, Overflow::DropNewest, Overflow::DropOldest] {
-            assert_eq!(overflow(overflow_policy(o)), o);
-        }
-    }
-}
-
 /// The bus's cluster view as the dashboard's Cluster tab shows it.
 pub(crate) fn cluster(v: bus::ClusterView) -> app::model::ClusterInfo {
     let counts = |l: &bus::NodeLedger| app::model::NodeCounts {
@@ -266,5 +227,44 @@ pub(crate) fn cluster(v: bus::ClusterView) -> app::model::ClusterInfo {
         degraded: v.degraded,
         broadcast: [v.broadcast.sent, v.broadcast.received, v.broadcast.dropped, v.broadcast.gaps],
         lost_publishes: v.lost_publishes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_keys_map_both_ways() {
+        let topology = pipeline::Topology {
+            batchers: vec![
+                pipeline::BatcherNode { name: "default".into(), ..Default::default() },
+                pipeline::BatcherNode { name: "slow".into(), ..Default::default() },
+            ],
+            ..Default::default()
+        };
+        let names: Vec<String> = topology.batchers.iter().map(|b| b.name.clone()).collect();
+        for id in [
+            StageId::Producer,
+            StageId::Processor(3),
+            StageId::Batcher(1),
+            StageId::BatchProcessor { batcher: 1, index: 2 },
+        ] {
+            let key = stage_key(id, &names);
+            assert_eq!(stage_id(&key, &topology), Some(id), "{key:?}");
+        }
+        assert_eq!(
+            stage_key(StageId::BatchProcessor { batcher: 1, index: 2 }, &names).label(),
+            "batch processor slow.2"
+        );
+        let unknown = StageKey { role: StageRole::Batcher, index: 0, batcher: Some("nope".into()) };
+        assert_eq!(stage_id(&unknown, &topology), None);
+    }
+
+    #[test]
+    fn overflow_policies_round_trip() {
+        for o in [Overflow::Block, Overflow::DropNewest, Overflow::DropOldest] {
+            assert_eq!(overflow(overflow_policy(o)), o);
+        }
     }
 }
