@@ -3,7 +3,9 @@
 //! embedded against the Redis bus with 1, 2 and 3 nodes. Redis runs on core 0 and the nodes on
 //! core 1 when `taskset` is there (Redis is single-threaded: on two cores nodes cannot scale
 //! through it, so this measures the coordination cost and prints CPU per event, not only
-//! rates). AOF everysec, automatic rewrites off. Interleaved runs, medians [range].
+//! rates). AOF everysec, automatic rewrites off. Then publish→ack p50/p99 of one node at a
+//! steady 10,000 readings/s, embedded and redis (in redis mode from the entry's `XADD`, by its
+//! id's timestamp). Interleaved runs, medians [range].
 //! Run: `cargo bench -p server --bench cluster` (`-- --quick`: 1 run of 2 s per row). Needs
 //! Debian's `redis-server`; without it the bench says so and stops.
 
@@ -15,6 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const OFFERED: u32 = 2_000_000;
+/// The steady rate publish→ack latency is read at.
+const STEADY: u32 = 10_000;
 
 /// `taskset -c <core>` before `program`, when taskset exists.
 fn pinned(core: &str, program: &str) -> Command {
@@ -56,8 +60,19 @@ fn redis_cpu_s(port: u16) -> f64 {
     field("used_cpu_user:").unwrap_or(0.0) + field("used_cpu_sys:").unwrap_or(0.0)
 }
 
-/// One run: (events/s, node CPU µs per event, Redis CPU µs per event).
-async fn run(nodes: usize, redis: bool, window: Duration) -> (f64, f64, f64) {
+/// What one run measured.
+#[derive(Clone, Copy)]
+struct Figures {
+    events_per_s: f64,
+    node_us: f64,
+    redis_us: f64,
+    /// The first node's publish→ack p50 / p99 over its latency window, in ms.
+    ack_p50_ms: f64,
+    ack_p99_ms: f64,
+}
+
+/// One run: `nodes` nodes, their simulators offering `offered` readings/s in all.
+async fn run(nodes: usize, redis: bool, offered: u32, window: Duration) -> Figures {
     let dir = tempfile::tempdir().expect("temp dir");
     let rport = free_port();
     let mut redis_child: Option<Child> = redis.then(|| {
@@ -101,7 +116,7 @@ async fn run(nodes: usize, redis: bool, window: Duration) -> (f64, f64, f64) {
         }
         bases.push(base);
     }
-    let rate = (OFFERED / nodes as u32).to_string();
+    let rate = (offered / nodes as u32).to_string();
     for base in &bases {
         let form = [("rate_per_s", rate.as_str()), ("invalid_pct", "1")];
         let res = http.post(format!("{base}/rpc/start_simulator")).form(&form).send().await.expect("rpc");
@@ -115,6 +130,10 @@ async fn run(nodes: usize, redis: bool, window: Duration) -> (f64, f64, f64) {
     tokio::time::sleep(window).await;
     let (e1, t1, r1) = (finished(&http, &bases[0], redis).await, ticks(), redis.then(|| redis_cpu_s(rport)));
     let secs = at0.elapsed().as_secs_f64();
+    let stats = get(&http, format!("{}/api/stats", bases[0])).await;
+    let ack = &stats["pipeline"]["ack_latency"];
+    let ms = |k: &str| ack[k].as_f64().unwrap_or(f64::NAN) / 1000.0;
+    let (ack_p50_ms, ack_p99_ms) = (ms("p50_us"), ms("p99_us"));
     for c in &children {
         let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
     }
@@ -128,7 +147,7 @@ async fn run(nodes: usize, redis: bool, window: Duration) -> (f64, f64, f64) {
     let events = (e1 - e0).max(1) as f64;
     let node_us = (t1 - t0) as f64 / procfs::ticks_per_s() * 1e6 / events;
     let redis_us = r0.zip(r1).map_or(f64::NAN, |(a, b)| (b - a) * 1e6 / events);
-    (events / secs, node_us, redis_us)
+    Figures { events_per_s: events / secs, node_us, redis_us, ack_p50_ms, ack_p99_ms }
 }
 
 fn median_range(v: &mut [f64]) -> String {
@@ -160,10 +179,14 @@ fn main() {
     ];
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-    let mut results: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); rows.len()];
+    let mut results: Vec<Vec<Figures>> = vec![Vec::new(); rows.len()];
+    let mut latency: Vec<Vec<Figures>> = vec![Vec::new(); 2];
     for _ in 0..runs {
         for (i, (_, nodes, redis)) in rows.iter().enumerate() {
-            results[i].push(runtime.block_on(run(*nodes, *redis, window)));
+            results[i].push(runtime.block_on(run(*nodes, *redis, OFFERED, window)));
+        }
+        for (i, redis) in [false, true].into_iter().enumerate() {
+            latency[i].push(runtime.block_on(run(1, redis, STEADY, window)));
         }
     }
     println!(
@@ -171,7 +194,19 @@ fn main() {
     );
     println!("|---|---|---|---|");
     for ((name, _, _), r) in rows.iter().zip(&results) {
-        let col = |k: fn(&(f64, f64, f64)) -> f64| median_range(&mut r.iter().map(k).collect::<Vec<_>>());
-        println!("| {name} | {} | {} | {} |", col(|x| x.0), col(|x| x.1), col(|x| x.2));
+        let col = |k: fn(&Figures) -> f64| median_range(&mut r.iter().map(k).collect::<Vec<_>>());
+        println!(
+            "| {name} | {} | {} | {} |",
+            col(|x| x.events_per_s),
+            col(|x| x.node_us),
+            col(|x| x.redis_us)
+        );
+    }
+    println!();
+    println!("| 1 node at a steady {STEADY} readings/s | publish→ack p50 ms | p99 ms |");
+    println!("|---|---|---|");
+    for (name, r) in ["embedded", "redis"].iter().zip(&latency) {
+        let col = |k: fn(&Figures) -> f64| median_range(&mut r.iter().map(k).collect::<Vec<_>>());
+        println!("| {name} | {} | {} |", col(|x| x.ack_p50_ms), col(|x| x.ack_p99_ms));
     }
 }
