@@ -24,7 +24,7 @@ apt_tool() {
 apt_tool chromium chromium "the Playwright specs"
 # server/tests/observability.rs lints a /metrics scrape with `promtool check metrics`.
 apt_tool promtool prometheus "promtool, the /metrics lint"
-# server/tests/cluster.rs starts its own redis-server (free loopback port, temporary dir, AOF).
+# server/tests/cluster_*.rs start their own redis-server (free loopback port, temporary dir, AOF).
 apt_tool redis-server redis-server "the scale-out tests"
 
 say "cargo fmt --check"

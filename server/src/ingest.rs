@@ -43,6 +43,8 @@ impl From<BusError> for IngestError {
         match e {
             BusError::Backlog { backlog, bound } => IngestError::Backlog { backlog, bound },
             BusError::Closed => IngestError::ShuttingDown,
+            // This node's publishes to Redis are all in flight: its intake is full.
+            BusError::Busy { events } => IngestError::Full { needed: events as usize, room: 0 },
             other => IngestError::Bus(other.to_string()),
         }
     }

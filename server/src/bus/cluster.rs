@@ -20,16 +20,19 @@ use std::sync::atomic::Ordering;
 pub struct NodeLedger {
     /// Events this node put into the stream.
     pub published: u64,
-    /// Events of entries this node acknowledged, by outcome.
+    /// Events of entries this node acknowledged that were processed.
     pub processed: u64,
+    /// Events of entries this node acknowledged that failed (their letters committed).
     pub failed: u64,
     /// Events of poison entries this node dead-lettered.
     pub dead_lettered: u64,
-    /// Entries (and their events) this node acked after another node had already.
+    /// Entries this node acked after another node had already (a late ack: a duplicate).
     pub duplicate_entries: u64,
+    /// The events of those entries.
     pub duplicate_events: u64,
-    /// Entries (and their events) this node took over from dead nodes.
+    /// Entries this node took over from dead nodes.
     pub claimed_entries: u64,
+    /// Events delivered to this node again: claimed, or its own pending ones after a restart.
     pub redelivered: u64,
 }
 
@@ -68,6 +71,7 @@ impl NodeLedger {
 /// One node as the cluster sees it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NodeView {
+    /// Its `--node-name`: its consumer in the group.
     pub name: String,
     /// `alive` (heartbeat key present), `dead` (gone, entries still pending: a claim is due)
     /// or `left` (gone, nothing pending).
@@ -78,6 +82,7 @@ pub struct NodeView {
     pub addr: Option<String>,
     /// Entries delivered to it and not yet acknowledged.
     pub pending_entries: u64,
+    /// Its counters (its ledger hash).
     pub ledger: NodeLedger,
 }
 
@@ -88,17 +93,22 @@ pub struct ClusterView {
     pub bus: String,
     /// The node that answered.
     pub node: String,
+    /// Redis' version (redis mode).
     pub redis_version: Option<String>,
     /// Redis' persistence (`aof everysec`, `none (appendonly no)`): whether a Redis crash can
     /// lose acknowledged events.
     pub persistence: Option<String>,
+    /// Every node that ever joined, by name.
     pub nodes: Vec<NodeView>,
+    /// The sum of every node's ledger (a dead node's figures stay in it).
     pub total: NodeLedger,
     /// Events published and not yet final, cluster-wide.
     pub in_flight: u64,
-    /// Entries in the stream, delivered-and-pending, and not yet delivered (lag).
+    /// Entries in the stream (acknowledged ones stay until the reaper trims them).
     pub stream_length: u64,
+    /// Entries delivered and not yet acknowledged, cluster-wide.
     pub pending_entries: u64,
+    /// Entries not yet delivered to anyone (`None` if Redis cannot tell, after a trim).
     pub lag_entries: Option<u64>,
     /// `published = processed + failed + dead_lettered + in_flight`.
     pub balances: bool,
@@ -114,9 +124,13 @@ pub struct ClusterView {
 /// This node's cross-node broadcasts.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BroadcastFigures {
+    /// Items this node published for the other nodes.
     pub sent: u64,
+    /// Items received from other nodes and delivered here.
     pub received: u64,
+    /// Items not sent (outbox full, `PUBLISH` failed) or not delivered here in time.
     pub dropped: u64,
+    /// Resubscriptions: windows in which broadcasts may have been missed.
     pub gaps: u64,
 }
 

@@ -19,7 +19,7 @@ use tokio_util::task::TaskTracker;
 
 /// Publishes at most this many batches at once for callers that cannot wait (the simulator,
 /// server functions, replay): beyond it they are refused, as a full pipeline refuses them.
-const DETACHED_PUBLISHES: usize = 64;
+pub(crate) const DETACHED_PUBLISHES: usize = 64;
 
 /// A node's connection to the cluster: clone it freely, every clone is the same node.
 #[derive(Clone)]
@@ -191,17 +191,15 @@ impl RedisBus {
     }
 
     /// Publishes without waiting, for callers that cannot (the simulator, server functions,
-    /// replay): at most [`DETACHED_PUBLISHES`] at once, beyond that refused as a full backlog.
+    /// replay): at most [`DETACHED_PUBLISHES`] at once, beyond that refused ([`BusError::Busy`]).
     /// What Redis then refuses is logged and counted in `lost_publishes`.
     pub(crate) fn publish_detached(&self, readings: Vec<SensorReading>) -> Result<u64, BusError> {
         if self.inner.stop.is_cancelled() {
             return Err(BusError::Closed);
         }
-        let permit = self.inner.detached.clone().try_acquire_owned().map_err(|_| BusError::Backlog {
-            backlog: DETACHED_PUBLISHES as u64,
-            bound: DETACHED_PUBLISHES as u64,
-        })?;
         let n = readings.len() as u64;
+        let permit =
+            self.inner.detached.clone().try_acquire_owned().map_err(|_| BusError::Busy { events: n })?;
         let bus = self.clone();
         self.inner.tasks.spawn(async move {
             if let Err(e) = bus.publish(&readings).await {

@@ -70,6 +70,9 @@ pub enum BusError {
     /// More events are published and not yet final than the backlog bound allows.
     #[error("the cluster's backlog is full: {backlog} events not yet final, bound {bound}; retry shortly")]
     Backlog { backlog: u64, bound: u64 },
+    /// Too many detached publishes are waiting for Redis; nothing was taken.
+    #[error("{DETACHED} publishes are waiting for Redis: {events} events not taken; retry shortly", DETACHED = handle::DETACHED_PUBLISHES)]
+    Busy { events: u64 },
     /// An entry's fields could not be read.
     #[error("entry {id}: {why}")]
     Corrupt { id: String, why: String },

@@ -13,7 +13,7 @@ use app::model::SensorReading;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -50,7 +50,7 @@ impl RedisProducer {
             return;
         }
         self.ledger.published(entry.readings.len() as u64);
-        let at = Instant::now();
+        let at = published_at(&entry.id);
         for (i, reading) in entry.readings.into_iter().enumerate() {
             let mut m = Message::new(reading, at);
             m.metadata.insert(EVENT_ID, event_id(&entry.id, i));
@@ -60,6 +60,16 @@ impl RedisProducer {
             self.buffer.push_back(m);
         }
     }
+}
+
+/// When an entry was published, on this node's clock: its id's milliseconds are Redis' clock
+/// at the `XADD`, so publish→ack latency includes the time in Redis (as far as the two clocks
+/// agree: one machine, or NTP; a negative or absurd age counts as 0).
+fn published_at(entry: &str) -> Instant {
+    let now = Instant::now();
+    let ms = entry.split_once('-').and_then(|(ms, _)| ms.parse::<u64>().ok());
+    let age = ms.map_or(0, |ms| super::handle::unix_ms().saturating_sub(ms));
+    if age > 3_600_000 { now } else { now.checked_sub(Duration::from_millis(age)).unwrap_or(now) }
 }
 
 impl Producer for RedisProducer {
@@ -102,5 +112,20 @@ impl Producer for RedisProducer {
 
     fn describe(&self) -> String {
         self.name.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entrys_age_comes_from_its_id() {
+        let ms = super::super::handle::unix_ms() - 250;
+        let age = published_at(&format!("{ms}-0")).elapsed();
+        assert!(age >= Duration::from_millis(250) && age < Duration::from_secs(60), "{age:?}");
+        for odd in ["0-0", "nonsense", "99999999999999-0"] {
+            assert!(published_at(odd).elapsed() < Duration::from_secs(1), "{odd}: age 0");
+        }
     }
 }

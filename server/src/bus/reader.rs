@@ -50,10 +50,12 @@ pub(crate) async fn read_loop(
             },
         };
         match read {
-            Ok(entries) => {
+            Ok((entries, last)) => {
                 backoff = Duration::from_millis(100);
                 if history.is_some() {
-                    history = entries.last().map(|e| e.id.clone());
+                    // The cursor moves past everything read, handed on or not (poison,
+                    // entries this node still works on); none read: history is done.
+                    history = last;
                     if history.is_none() {
                         tracing::debug!("own pending entries read; reading new entries");
                     }
@@ -100,13 +102,14 @@ async fn reader_connection(bus: &RedisBus) -> redis::RedisResult<ConnectionManag
     ConnectionManager::new_with_config(bus.inner.client.clone(), config).await
 }
 
-/// One read of at most `count` entries: own pending ones after `history`'s cursor, or new.
+/// One read of at most `count` entries: own pending ones after `history`'s cursor, or new;
+/// the entries to hand on, and the id of the last one read.
 async fn read(
     bus: &RedisBus,
     conn: &mut ConnectionManager,
     history: Option<&str>,
     count: usize,
-) -> redis::RedisResult<Vec<Entry>> {
+) -> redis::RedisResult<(Vec<Entry>, Option<String>)> {
     let keys = &bus.inner.keys;
     let mut cmd = redis::cmd("XREADGROUP");
     cmd.arg("GROUP").arg(&keys.group).arg(bus.node()).arg("COUNT").arg(count);
@@ -117,7 +120,7 @@ async fn read(
     let reply: Option<StreamReadReply> = cmd.query_async(conn).await?;
     let raw: Vec<StreamId> = reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).collect();
     if raw.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     // A history read counts as a delivery: ask Redis how many these entries have had.
     let deliveries = match history {
@@ -166,5 +169,6 @@ async fn read(
             .await?;
         tracing::info!(events = redelivered, "redelivering this node's own pending entries");
     }
-    Ok(entries)
+    let last = raw.last().map(|r| r.id.clone());
+    Ok((entries, last))
 }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod cluster;
 pub(crate) mod redis_server;
 
 /// The server binary the process tests run: `PULSE_TEST_SERVER` if set (a worktree sharing its

@@ -1,0 +1,227 @@
+//! Scale-out (issue 14), node failures: node processes of the real binary sharing one
+//! redis-server, events posted across them, a node SIGKILLed (at a seeded random point, the
+//! lease holder, with poison, restarted under its name) or stopped. Every event is checked by
+//! id (`--record-acks`) to have been processed at least once. Tests wait for conditions with a
+//! bounded deadline; none sleeps to let things settle.
+
+mod common;
+
+use common::ServerProcess;
+use common::cluster::*;
+use common::redis_server::RedisServer;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Posts / events per post / every n-th event invalid, in the kill tests.
+const POSTS: usize = 120;
+const PER_POST: usize = 50;
+const INVALID_EVERY: usize = 25;
+
+/// Three nodes a, b, c on `redis` (`slow` rate-limited so it holds entries; `extra` for all),
+/// `POSTS` batches posted round-robin (all 202), then `slow` SIGKILLed once it holds pending
+/// entries. Returns the nodes left, the killed one's directory name and how many entries it
+/// held.
+async fn load_then_kill(
+    redis: &RedisServer,
+    data: &tempfile::TempDir,
+    slow: &str,
+    extra: &[(&str, &str)],
+) -> (Vec<ServerProcess>, u64) {
+    let mut nodes = Vec::new();
+    for name in ["a", "b", "c"] {
+        let mut env = extra.to_vec();
+        if name == slow {
+            env.push(("PULSE_RATE_LIMIT_PER_S", "400"));
+        }
+        nodes.push((name, node(redis, data, name, &env).await));
+    }
+    for i in 0..POSTS {
+        let (status, _, body) = post(&nodes[i % 3].1, &batch(i * PER_POST, PER_POST, INVALID_EVERY)).await;
+        assert_eq!(status, 202, "post {i}: {body}");
+        assert_eq!(count(&body["accepted"]), PER_POST as u64);
+    }
+    let watcher = nodes.iter().position(|(n, _)| *n != slow).expect("a node stays");
+    let held = until(&format!("{slow} to hold pending entries"), Duration::from_secs(20), || async {
+        let view = cluster(&nodes[watcher].1).await;
+        let row = view["nodes"].as_array()?.iter().find(|n| n["name"] == slow)?.clone();
+        (count(&row["pending_entries"]) > 0).then(|| count(&row["pending_entries"]))
+    })
+    .await;
+    let victim = nodes.iter().position(|(n, _)| *n == slow).expect("the slow node");
+    let (_, mut killed) = nodes.remove(victim);
+    killed.child.kill().expect("SIGKILL");
+    killed.child.wait().expect("gone");
+    (nodes.into_iter().map(|(_, p)| p).collect(), held)
+}
+
+/// The checks every kill test makes at quiescence: everything posted is in the ledger once,
+/// every event reached a final outcome, the invalid ones failed, the total balances.
+fn assert_balanced(view: &Value) {
+    let total = &view["total"];
+    let events = (POSTS * PER_POST) as u64;
+    assert_eq!(count(&total["published"]), events, "every 202 is in the cluster ledger: {total}");
+    let finished = count(&total["processed"]) + count(&total["failed"]) + count(&total["dead_lettered"]);
+    assert_eq!(finished, events, "every event reached a final outcome, counted once per entry: {total}");
+    assert_eq!(view["balances"], true);
+    assert_eq!(count(&total["duplicate_entries"]), 0, "a SIGKILLed node cannot ack late: {total}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_nodes_pending_entries_are_claimed_and_the_cluster_ledger_balances() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let (nodes, held) = load_then_kill(&redis, &data, "c", &[]).await;
+    let view = quiescent(&nodes[0]).await;
+    println!("c held {held} pending entries when killed; the cluster then: {view:#}");
+    assert_balanced(&view);
+    let duplicates = each_at_least_once(&data, POSTS * PER_POST);
+    let redelivered = count(&view["total"]["redelivered"]);
+    println!("processed twice: {duplicates} events (redelivered {redelivered})");
+    assert!(duplicates <= redelivered, "only a redelivered event can be processed twice");
+    let total = &view["total"];
+    let events = (POSTS * PER_POST) as u64;
+    assert_eq!(
+        count(&total["failed"]),
+        events.div_ceil(INVALID_EVERY as u64),
+        "the invalid ones failed once"
+    );
+    assert!(count(&total["claimed_entries"]) >= held, "c's pending entries were claimed: {total}");
+    assert!(
+        count(&total["redelivered"]) >= held * PER_POST as u64,
+        "claimed events are redeliveries: {total}"
+    );
+    assert_eq!(row(&view, "c")["heartbeat_age_ms"], Value::Null, "c's heartbeat expired");
+    assert_eq!(cluster(&nodes[1]).await["total"], view["total"], "every node sees the same total");
+}
+
+/// Events a SIGKILLed node can leave for others to redeliver, from its settings (defaults):
+/// every entry it read and did not acknowledge is redelivered whole. Those are its read-ahead
+/// (4 entries), the entry its producer is handing out, and the entries of the events its
+/// pipeline holds (2 processors × max demand 10, a batch of 100, 8 waiting batches and 1 being
+/// handled: 1,020 events, which in publish order span at most 1,020 / per_entry + 1 entries).
+fn in_flight_bound(per_entry: u64) -> u64 {
+    let (read_ahead, processors, max_demand, batch, inbox): (u64, u64, u64, u64, u64) = (4, 2, 10, 100, 8);
+    let pipeline = processors * max_demand + batch * (inbox + 2);
+    (read_ahead + 1 + pipeline.div_ceil(per_entry) + 1) * per_entry
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_at_a_random_point_loses_nothing_for_several_seeds() {
+    for seed in [7, 11, 23] {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let redis = RedisServer::start().await;
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut nodes = Vec::new();
+        for name in ["a", "b", "c"] {
+            nodes.push(Some(node(&redis, &data, name, &[("PULSE_RATE_LIMIT_PER_S", "4000")]).await));
+        }
+        let victim = rng.usize(0..3);
+        let kill_at = rng.usize(POSTS / 5..POSTS * 7 / 10);
+        let mut posted = 0u64;
+        for i in 0..POSTS {
+            if i == kill_at {
+                let mut dead = nodes[victim].take().expect("alive");
+                dead.child.kill().expect("SIGKILL");
+                dead.child.wait().expect("gone");
+            }
+            let to = (i..i + 3).map(|k| k % 3).find(|k| nodes[*k].is_some()).expect("a live node");
+            let (status, _, body) =
+                post(nodes[to].as_ref().expect("alive"), &batch(i * PER_POST, PER_POST, INVALID_EVERY)).await;
+            assert_eq!(status, 202, "seed {seed}, post {i}: {body}");
+            posted += count(&body["accepted"]);
+        }
+        let watcher = nodes.iter().flatten().next().expect("a live node");
+        let view = quiescent(watcher).await;
+        assert_balanced(&view);
+        assert_eq!(posted, (POSTS * PER_POST) as u64);
+        let redelivered = count(&view["total"]["redelivered"]);
+        let duplicates = each_at_least_once(&data, POSTS * PER_POST);
+        assert!(
+            duplicates <= redelivered,
+            "seed {seed}: {duplicates} processed twice, {redelivered} redelivered"
+        );
+        let bound = in_flight_bound(PER_POST as u64);
+        println!(
+            "seed {seed}: killed {} after {kill_at} of {POSTS} posts; redelivered {redelivered} events, \
+             {duplicates} of them processed twice (bound from its settings: {bound})",
+            ["a", "b", "c"][victim]
+        );
+        assert!(redelivered <= bound, "seed {seed}: {redelivered} redelivered > bound {bound}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_lease_holder_hands_the_lease_and_its_entries_on() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut conn = redis.conn().await;
+    // a starts first and takes the lease at once; it is also the slow one.
+    let (nodes, held) = load_then_kill(&redis, &data, "a", &[]).await;
+    let view = quiescent(&nodes[0]).await;
+    assert_balanced(&view);
+    assert!(each_at_least_once(&data, POSTS * PER_POST) <= count(&view["total"]["redelivered"]));
+    let holder: Option<String> =
+        redis::cmd("GET").arg("pulse:reaper").query_async(&mut conn).await.expect("GET");
+    assert!(matches!(holder.as_deref(), Some("b" | "c")), "the lease moved on: {holder:?}");
+    assert!(count(&view["total"]["claimed_entries"]) >= held, "{view}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_delivered_too_often_are_dead_lettered_as_poison() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    // One delivery allowed: whatever a dead node held is poison when claimed.
+    let (nodes, held) = load_then_kill(&redis, &data, "c", &[("PULSE_BUS_MAX_DELIVERIES", "1")]).await;
+    let view = quiescent(&nodes[0]).await;
+    assert_balanced(&view);
+    let total = &view["total"];
+    assert_eq!(count(&total["claimed_entries"]), 0, "nothing claimed for processing: {total}");
+    assert!(count(&total["dead_lettered"]) >= held * PER_POST as u64, "{total}");
+    let letters: u64 =
+        redis::cmd("XLEN").arg("pulse:dlq").query_async(&mut redis.conn().await).await.expect("XLEN");
+    assert_eq!(letters * PER_POST as u64, count(&total["dead_lettered"]), "one letter per poison entry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_under_its_name_before_its_ttl_finishes_its_own_entries() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    // A long TTL: c is back before it runs out.
+    let ttl = [("PULSE_HEARTBEAT_TTL_MS", "6000")];
+    let (nodes, held) = load_then_kill(&redis, &data, "c", &ttl).await;
+    let c = node(&redis, &data, "c", &ttl).await;
+    let view = quiescent(&c).await;
+    assert_balanced(&view);
+    assert!(each_at_least_once(&data, POSTS * PER_POST) <= count(&view["total"]["redelivered"]));
+    assert_eq!(count(&view["total"]["claimed_entries"]), 0, "nobody claimed c's entries: {view}");
+    let again = count(&row(&view, "c")["ledger"]["redelivered"]);
+    assert!(again >= held * PER_POST as u64, "c redelivered its own {held} entries to itself: {again}");
+    assert_eq!(row(&view, "c")["status"], "alive");
+    drop(nodes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_stop_drains_acks_and_leaves_with_nothing_redelivered() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let a = node(&redis, &data, "a", &[]).await;
+    let mut b = node(&redis, &data, "b", &[("PULSE_RATE_LIMIT_PER_S", "2000")]).await;
+    let events = 40 * 50;
+    for i in 0..40 {
+        let (status, _, body) = post(if i % 2 == 0 { &a } else { &b }, &batch(i * 50, 50, 1000)).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    b.terminate();
+    let status = b.exited_within(Duration::from_secs(20)).await.expect("b stops within 20 s");
+    assert!(status.success(), "b drained and exited cleanly: {status:?}");
+    b.until_logged("left the cluster").await;
+    let view = quiescent(&a).await;
+    let total = &view["total"];
+    assert_eq!(count(&total["published"]), events as u64);
+    assert_eq!(count(&total["processed"]) + count(&total["failed"]), events as u64);
+    assert_eq!(count(&total["redelivered"]), 0, "b finished its own work: nothing to claim: {total}");
+    assert_eq!(each_at_least_once(&data, events), 0, "a planned stop processes nothing twice");
+    assert_eq!(count(&total["duplicate_entries"]), 0);
+    let b_row = view["nodes"].as_array().and_then(|n| n.iter().find(|n| n["name"] == "b")).expect("b listed");
+    assert_eq!(b_row["status"], "left");
+}
