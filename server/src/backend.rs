@@ -1,5 +1,7 @@
 //! The server's side of `app::api::Backend`: what server functions can do.
 
+use crate::bus::ControlError;
+use crate::cluster;
 use crate::demo::{self, SimulatorError, TapError};
 use crate::dlq::{DlqError, ReplayError, Selection};
 use crate::ingest::IngestError;
@@ -18,9 +20,28 @@ use app::model::{
 use std::time::Duration;
 
 impl Backend for AppState {
+    fn control_all(&self, action: String, value: Option<u64>) -> BoxFuture<'_, Result<u64, AppError>> {
+        Box::pin(async move {
+            let max = self.pipeline.controls().max_concurrency;
+            let command = cluster::parse(&action, value, max).map_err(AppError::InvalidArgument)?;
+            let others = match &self.bus {
+                Some(bus) => bus.control_all(command.clone()).await.map_err(|e| match e {
+                    ControlError::Refused(why) => AppError::InvalidArgument(why),
+                    other => AppError::Unavailable(other.to_string()),
+                })?,
+                None => {
+                    cluster::apply(&self.pipeline, &command).map_err(AppError::InvalidArgument)?;
+                    0
+                }
+            };
+            tracing::info!(?command, others, "a control for every node");
+            Ok(others)
+        })
+    }
+
     fn cluster(&self) -> BoxFuture<'_, Result<app::model::ClusterInfo, AppError>> {
         Box::pin(async move {
-            crate::bus::cluster_view(self)
+            cluster::view(self)
                 .await
                 .map(crate::wire::cluster)
                 .map_err(|e| AppError::Unavailable(format!("the cluster cannot be read: {e}")))

@@ -45,7 +45,7 @@ struct Failed {
 }
 
 /// Told the ids of failed events once they are settled (committed, or counted not stored).
-pub(crate) type Settled = Arc<dyn Fn(&[&str]) + Send + Sync>;
+pub(crate) use crate::pipeline::Settled;
 
 /// Settles `failed` in the ledger and tells the hook, if one is set.
 fn settle(ledger: &Ledger, hook: &OnceLock<Settled>, failed: &[Failed]) {
@@ -102,7 +102,7 @@ fn to_failed(m: &Message<SensorReading>) -> Failed {
     if let Some(f) = m.failure() {
         failures.push((f.kind.to_owned(), f.reason.clone()));
     }
-    let event = m.metadata.get(crate::bus::EVENT_ID).map(str::to_owned);
+    let event = m.metadata.get(crate::pipeline::EVENT_ID).map(str::to_owned);
     Failed { data: m.data.clone(), failures, kind: failure_kind(m), event }
 }
 

@@ -21,6 +21,7 @@
 mod api;
 mod backend;
 pub mod bus;
+mod cluster;
 pub mod config;
 mod dead_letters;
 mod demo;

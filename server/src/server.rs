@@ -1,7 +1,7 @@
 //! Wiring: builds the pub/sub, pipeline, telemetry and routes, serves them, and on shutdown
 //! hands everything to the drain (`crate::shutdown`).
 
-use crate::bus::{self, AckRecorder, BusConfig, RedisAcker, RedisBus, RedisProducer};
+use crate::bus::{AckRecorder, BusConfig, RedisAcker, RedisBus, RedisProducer};
 use crate::config::ServerConfig;
 use crate::dead_letters::DeadLetterQueue;
 use crate::demo::{Simulator, Taps};
@@ -114,6 +114,13 @@ pub async fn run(
     let ingest = Ingest::new(pubsub.clone(), ledger.clone(), &config.topic).with_bus(bus.clone());
     if let Some(bus) = &bus {
         bus.start_broadcast(&pubsub, &config.topic); // broadcast topics cross nodes
+        // Controls for every node: applied here when another node sends one; this node's
+        // controls reported in its heartbeat.
+        let (apply_to, report_of) = (pipeline.clone(), pipeline.clone());
+        bus.on_controls(
+            Arc::new(move |command| crate::cluster::apply(&apply_to, command)),
+            Arc::new(move || crate::cluster::report(&report_of)),
+        );
     }
     let simulator = Simulator::new(ingest.clone(), ledger.clone(), shutdown.clone(), background.clone());
     let snapshots = Snapshots::new(
@@ -217,7 +224,7 @@ fn routes(state: AppState, hosts: AllowedHosts, body_timeout: Duration) -> Route
         .route("/api/stats", get(api::get_stats))
         .route("/api/{*rest}", any(api::not_found))
         .route("/healthz", get(api::healthz))
-        .route("/api/cluster", get(bus::get_cluster))
+        .route("/api/cluster", get(crate::cluster::get_cluster))
         .route("/ws", get(ws::upgrade).layer(axum::middleware::from_fn(guard::same_origin_only)))
         .route("/metrics", get(observe::endpoint::metrics))
         .route("/api/dashboard", get(observe::endpoint::dashboard))

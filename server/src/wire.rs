@@ -216,6 +216,7 @@ pub(crate) fn cluster(v: bus::ClusterView) -> app::model::ClusterInfo {
                 heartbeat_age_ms: n.heartbeat_age_ms,
                 addr: n.addr,
                 pending_entries: n.pending_entries,
+                applied: n.controls,
             })
             .collect(),
         total: counts(&v.total),

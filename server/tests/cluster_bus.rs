@@ -224,3 +224,77 @@ async fn embedded_mode_answers_one_node() {
     assert_eq!(view["balances"], true);
     server.stop().await;
 }
+
+/// The controls every node runs with, by name, from `node`'s cluster view.
+async fn applied(node: &ServerProcess) -> Vec<(String, String)> {
+    let view = cluster(node).await;
+    view["nodes"]
+        .as_array()
+        .map(|nodes| {
+            nodes
+                .iter()
+                .map(|n| {
+                    (
+                        n["name"].as_str().unwrap_or("").to_owned(),
+                        n["controls"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Catches: a control for every node applied only where it was asked, not reaching the other
+/// nodes, or not reported per node; a bad value sent anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_for_every_node_reaches_each_and_each_reports_what_it_applied() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let a = node(&redis, &data, "a", &[]).await;
+    let b = node(&redis, &data, "b", &[]).await;
+    // Both nodes listen on the control channel (Redis counts the subscriptions) and report
+    // their controls in their heartbeats.
+    until("both nodes to subscribe to the control channel", Duration::from_secs(20), || async {
+        let (_, n): (String, u64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg("pulse:ctl")
+            .query_async(&mut redis.conn().await)
+            .await
+            .ok()?;
+        (n == 2).then_some(())
+    })
+    .await;
+    until("both nodes to report their controls", Duration::from_secs(20), || async {
+        let all = applied(&a).await;
+        (all.len() == 2 && all.iter().all(|(_, c)| c.starts_with("flowing · 2 processors"))).then_some(())
+    })
+    .await;
+    let call = |node: &ServerProcess, action: &str, value: Option<&str>| {
+        let mut form = vec![("action", action.to_owned())];
+        if let Some(v) = value {
+            form.push(("value", v.to_owned()));
+        }
+        let url = format!("{}/rpc/control_all", node.base);
+        async move {
+            reqwest::Client::new().post(url).form(&form).send().await.expect("request").status().as_u16()
+        }
+    };
+    assert_eq!(call(&a, "concurrency", Some("0")).await, 400, "refused before anything is sent");
+    assert_eq!(call(&a, "teleport", None).await, 400);
+    assert_eq!(call(&a, "pause", None).await, 200);
+    assert_eq!(call(&a, "concurrency", Some("3")).await, 200);
+    until("b to run paused with 3 processors, and say so", Duration::from_secs(20), || async {
+        let st = b.stats().await;
+        let all = applied(&b).await;
+        (st.pipeline.controls.paused
+            && st.pipeline.controls.concurrency == 3
+            && all.iter().all(|(_, c)| c.starts_with("paused · 3 processors")))
+        .then_some(())
+    })
+    .await;
+    assert_eq!(call(&b, "resume", None).await, 200);
+    until("a to flow again", Duration::from_secs(20), || async {
+        (!a.stats().await.pipeline.controls.paused).then_some(())
+    })
+    .await;
+}

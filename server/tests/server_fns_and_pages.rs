@@ -102,3 +102,18 @@ async fn get_cluster_in_embedded_mode_is_this_node_with_its_ledger() {
     assert!(c.balances && c.in_flight == 0 && c.redis_version.is_none());
     s.stop().await;
 }
+
+/// Catches: "every node" doing nothing when the node is alone (embedded), or a bad value
+/// applied anyway.
+#[tokio::test]
+async fn control_all_in_embedded_mode_applies_to_this_node() {
+    let s = TestServer::start().await;
+    assert_eq!(s.call::<u64>("control_all", &[("action", "pause")]).await, 0, "no other node");
+    assert!(s.stats().await.pipeline.controls.paused);
+    let (status, e) = s.refused("control_all", &[("action", "rate"), ("value", "0")]).await;
+    assert_eq!(status, 400, "{e:?}");
+    assert_eq!(s.stats().await.pipeline.controls.rate_limit, None, "nothing applied");
+    assert_eq!(s.call::<u64>("control_all", &[("action", "resume")]).await, 0);
+    assert!(!s.stats().await.pipeline.controls.paused);
+    s.stop().await;
+}

@@ -23,7 +23,7 @@ mod scenarios;
 mod simulator;
 mod stats;
 
-pub use cluster::{GetCluster, get_cluster};
+pub use cluster::{ControlAll, GetCluster, control_all, get_cluster};
 pub use controls::{
     GetControls, MAX_RATE_INTERVAL_MS, SetConcurrency, SetPaused, SetRateLimit, check_rate_limit,
     get_controls, set_concurrency, set_paused, set_rate_limit,
@@ -56,8 +56,9 @@ pub mod classes {
 
     /// The destructive controls: kill, crash, pause, concurrency, rate limit, simulator,
     /// taps, replay, purge.
-    pub fn operator() -> [&'static str; 11] {
+    pub fn operator() -> [&'static str; 12] {
         [
+            <ControlAll as ServerFn>::PATH,
             <KillStage as ServerFn>::PATH,
             <CrashProcessor as ServerFn>::PATH,
             <SetPaused as ServerFn>::PATH,
@@ -163,6 +164,8 @@ mod backend {
         fn access(&self, headers: &http::HeaderMap, query: Option<&str>) -> Access;
         /// Every node sharing the work, their ledgers and the total; the bus.
         fn cluster(&self) -> BoxFuture<'_, Result<ClusterInfo, AppError>>;
+        /// Applies a control to every node (see `api::control_all`).
+        fn control_all(&self, action: String, value: Option<u64>) -> BoxFuture<'_, Result<u64, AppError>>;
     }
 
     /// The form the backend takes in Leptos context.

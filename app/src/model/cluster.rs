@@ -42,6 +42,8 @@ pub struct ClusterNode {
     /// Entries delivered to it and not yet acknowledged.
     pub pending_entries: u64,
     pub counts: NodeCounts,
+    /// The controls it runs with, in words (from its heartbeat).
+    pub applied: Option<String>,
 }
 
 /// The cluster, from the node that answered.

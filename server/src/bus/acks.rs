@@ -136,7 +136,7 @@ impl RedisAcker {
     }
 
     /// What the dead-letter queue calls with the ids of failed events it settled.
-    pub(crate) fn failures_settled(&self) -> crate::dead_letters::Settled {
+    pub(crate) fn failures_settled(&self) -> crate::pipeline::Settled {
         let tracker = self.0.clone();
         Arc::new(move |events: &[&str]| tracker.settle_failed(events))
     }

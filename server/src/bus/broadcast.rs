@@ -3,12 +3,14 @@
 //! Redis channel, `pulse:bc`, in an envelope naming its origin node; every other node delivers
 //! it to its own subscribers with `local_broadcast` (wildcards are matched locally, exactly);
 //! the origin ignores its echo (it delivered locally already). `local_broadcast` never leaves
-//! its node. Redis pub/sub is at-most-once: what cannot be sent (a full outbox, a failed
+//! its node. The same subscription carries the controls for every node (`controls.rs`).
+//! Redis pub/sub is at-most-once: what cannot be sent (a full outbox, a failed
 //! `PUBLISH`) or delivered is counted, and so is every resubscription (a gap in which
 //! broadcasts may have been missed).
 
 use super::RedisBus;
 use super::codec::{Wire, from_wire, to_wire};
+use super::controls::CONTROL_CHANNEL;
 use crate::pubsub::PubSub;
 use app::model::{Kind, SensorReading};
 use futures_util::StreamExt;
@@ -101,7 +103,7 @@ async fn subscribe_loop(bus: RedisBus, pubsub: PubSub<SensorReading>) {
     loop {
         match bus.inner.client.get_async_pubsub().await {
             Ok(mut subscription) => {
-                if subscription.subscribe(CHANNEL).await.is_ok() {
+                if subscription.subscribe(&[CHANNEL, CONTROL_CHANNEL]).await.is_ok() {
                     if !first {
                         counters.gaps.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(
@@ -117,7 +119,11 @@ async fn subscribe_loop(bus: RedisBus, pubsub: PubSub<SensorReading>) {
                             m = messages.next() => m,
                         };
                         let Some(message) = message else { break };
-                        deliver(&bus, &pubsub, message.get_payload_bytes()).await;
+                        if message.get_channel_name() == CONTROL_CHANNEL {
+                            super::controls::deliver(&bus, message.get_payload_bytes());
+                        } else {
+                            deliver(&bus, &pubsub, message.get_payload_bytes()).await;
+                        }
                     }
                 }
             }

@@ -5,11 +5,6 @@
 
 use super::RedisBus;
 use super::config::{heartbeat_key, ledger_key};
-use crate::state::AppState;
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -84,6 +79,8 @@ pub struct NodeView {
     pub pending_entries: u64,
     /// Its counters (its ledger hash).
     pub ledger: NodeLedger,
+    /// The controls it runs with, in words (from its heartbeat).
+    pub controls: Option<String>,
 }
 
 /// The whole cluster, as `GET /api/cluster` answers it.
@@ -170,10 +167,11 @@ impl RedisBus {
                 (None, 0) => "left",
                 (None, _) => "dead",
             };
-            let addr = beat
-                .as_deref()
-                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
-                .and_then(|v| v["addr"].as_str().map(str::to_owned));
+            let beat_json = beat.as_deref().and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok());
+            let addr = beat_json.as_ref().and_then(|v| v["addr"].as_str().map(str::to_owned));
+            let controls = beat_json
+                .as_ref()
+                .and_then(|v| v["controls"].as_str().filter(|c| !c.is_empty()).map(str::to_owned));
             nodes.push(NodeView {
                 name,
                 status: status.into(),
@@ -181,6 +179,7 @@ impl RedisBus {
                 addr,
                 pending_entries,
                 ledger,
+                controls,
             });
         }
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -232,6 +231,7 @@ pub(crate) fn embedded_view(s: &app::model::StatsSnapshot) -> ClusterView {
             addr: None,
             pending_entries: 0,
             ledger: ledger.clone(),
+            controls: None,
         }],
         balances: s.balances(),
         in_flight: s.in_flight,
@@ -242,25 +242,5 @@ pub(crate) fn embedded_view(s: &app::model::StatsSnapshot) -> ClusterView {
         degraded: None,
         lost_publishes: 0,
         broadcast: BroadcastFigures::default(),
-    }
-}
-
-/// The cluster view (redis mode) or this one node (embedded).
-pub(crate) async fn view(state: &AppState) -> Result<ClusterView, super::BusError> {
-    match &state.bus {
-        Some(bus) => bus.cluster().await,
-        None => Ok(embedded_view(&state.snapshots.now())),
-    }
-}
-
-/// `GET /api/cluster`: the cluster view (redis mode) or this one node (embedded); 503 with the
-/// reason when Redis cannot be read.
-pub(crate) async fn get_cluster(State(state): State<AppState>) -> Response {
-    match view(&state).await {
-        Ok(view) => Json(view).into_response(),
-        Err(e) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": format!("degraded: {e}") })))
-                .into_response()
-        }
     }
 }

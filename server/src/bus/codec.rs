@@ -6,8 +6,7 @@ use super::BusError;
 use app::model::{Kind, SensorReading};
 use redis::streams::StreamId;
 
-/// Metadata key of an event's cluster-wide id (`<entry id>/<index>`).
-pub(crate) const EVENT_ID: &str = "event id";
+pub(crate) use crate::pipeline::EVENT_ID;
 /// Metadata key of how often the event's entry was delivered, when more than once.
 pub(crate) const DELIVERIES: &str = "deliveries";
 

@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     pub joined_ms: u64,
     /// Broadcasts sent to and received from other nodes.
     pub broadcast: Arc<super::broadcast::Counters>,
+    /// How controls for every node are applied here and reported (`controls.rs`).
+    pub controls: std::sync::OnceLock<super::controls::Hooks>,
 }
 
 /// Unix time in milliseconds.
@@ -137,6 +139,7 @@ impl RedisBus {
                 lost_publishes: AtomicU64::new(0),
                 joined_ms,
                 broadcast: Arc::default(),
+                controls: std::sync::OnceLock::new(),
                 config,
             }),
         })
@@ -252,5 +255,11 @@ impl RedisBus {
 
 /// This node's heartbeat value: JSON with where it listens, its pid and when it joined.
 pub(crate) fn heartbeat_value(config: &BusConfig, joined_ms: u64) -> String {
-    serde_json::json!({ "addr": config.addr, "pid": std::process::id(), "joined_ms": joined_ms }).to_string()
+    heartbeat_with_controls(config, joined_ms, "")
+}
+
+/// The heartbeat with the controls this node runs with (`controls.rs`), in words.
+pub(crate) fn heartbeat_with_controls(config: &BusConfig, joined_ms: u64, controls: &str) -> String {
+    serde_json::json!({ "addr": config.addr, "pid": std::process::id(), "joined_ms": joined_ms, "controls": controls })
+        .to_string()
 }

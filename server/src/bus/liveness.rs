@@ -11,7 +11,7 @@ use super::RedisBus;
 use super::acks::{flush_all, flush_loop};
 use super::codec::{self, Entry};
 use super::config::heartbeat_key;
-use super::handle::heartbeat_value;
+use super::handle::heartbeat_with_controls;
 use super::scripts::{LEASE, POISON, RELEASE};
 use redis::streams::{
     StreamClaimReply, StreamInfoConsumersReply, StreamInfoGroupsReply, StreamPendingCountReply,
@@ -65,7 +65,6 @@ impl RedisBus {
 /// degraded state.
 async fn heartbeat_loop(bus: RedisBus) {
     let ttl = bus.inner.config.heartbeat_ttl;
-    let value = heartbeat_value(&bus.inner.config, bus.inner.joined_ms);
     let mut tick = tokio::time::interval(ttl / 3);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -73,6 +72,8 @@ async fn heartbeat_loop(bus: RedisBus) {
             () = bus.inner.stop.cancelled() => return,
             _ = tick.tick() => {}
         }
+        // Rebuilt each beat: it carries the controls this node runs with now.
+        let value = heartbeat_with_controls(&bus.inner.config, bus.inner.joined_ms, &bus.applied_controls());
         let set: Result<(), _> = redis::cmd("SET")
             .arg(&bus.inner.keys.heartbeat)
             .arg(&value)

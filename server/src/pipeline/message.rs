@@ -23,6 +23,11 @@ pub struct Failure {
 /// first), so a dead letter carries every failure reason.
 pub const PREVIOUS_FAILURE: &str = "previous failure";
 
+/// The metadata key of a message's cluster-wide id, set by a producer whose source has one
+/// (the Redis bus: `<entry id>/<index>`), read by whoever must name the event later (the
+/// dead-letter queue tells the bus which events' letters are committed).
+pub const EVENT_ID: &str = "event id";
+
 /// Where a message stands: still fine, or failed with its reason. The failure is boxed: it is
 /// rare, and a small message moves faster between stages.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

@@ -72,11 +72,13 @@ pub mod testing;
 mod topology;
 mod window;
 
-pub use ack::{AckChain, Acknowledger};
+pub use ack::{AckChain, Acknowledger, Settled};
 pub use config::{BatcherConfig, PipelineConfig, PipelineError, ProcessorConfig};
 pub use handle::Pipeline;
 pub use handler::{BatchInfo, Handler};
-pub use message::{BatchKey, DEFAULT_BATCHER, Failure, Message, Metadata, PREVIOUS_FAILURE, Status};
+pub use message::{
+    BatchKey, DEFAULT_BATCHER, EVENT_ID, Failure, Message, Metadata, PREVIOUS_FAILURE, Status,
+};
 pub use producer::{Gauge, GenerateProducer, Producer, PubSubProducer};
 pub use rate_limit::RateLimit;
 pub use retry::RetryPolicy;

@@ -3,7 +3,7 @@
 //! Every broadcast goes through `PubSub::dispatch`, and its `Scope` is looked at in one
 //! place, `PubSub::forward`. Embedded, forwarding does nothing and `broadcast` equals
 //! `local_broadcast`. With the Redis bus a [`Forwarder`] is set ([`PubSub::forward_to`]):
-//! cluster-scoped broadcasts go to it (`crate::bus` publishes them on one Redis channel, and
+//! cluster-scoped broadcasts go to it (the Redis bus publishes them on one Redis channel, and
 //! each other node delivers them with `local_broadcast`); local-scoped ones never leave the
 //! node.
 

@@ -6,8 +6,10 @@
 //! polls over the interval.
 
 use super::state::DashState;
+use crate::api::control_all;
 #[cfg(feature = "hydrate")]
 use crate::api::get_cluster;
+use crate::components::controls::{Control, Outcome, counted, whole};
 use crate::format;
 #[cfg(feature = "hydrate")]
 use crate::model::cluster_events;
@@ -75,11 +77,12 @@ fn ClusterBody(v: ClusterInfo, cs: ClusterState) -> impl IntoView {
                 <thead><tr>
                     <th>"Node"</th><th>"Status"</th><th class="num">"Heartbeat"</th><th class="num">"Events/s"</th>
                     <th class="num">"Pending"</th><th class="num">"Claimed"</th><th class="num">"Redelivered"</th>
-                    <th class="num">"Duplicates"</th>
+                    <th class="num">"Duplicates"</th><th>"Applied controls"</th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
         </section>
+        <AllNodes/>
         <section class="panel" aria-label="Cluster ledger">
             <h2>"Cluster ledger"</h2>
             <table class="kinds">
@@ -133,6 +136,46 @@ fn ClusterBody(v: ClusterInfo, cs: ClusterState) -> impl IntoView {
     }
 }
 
+/// Controls that apply to every node at once; each node's applied controls show in the nodes
+/// table once its next heartbeat is read.
+#[component]
+fn AllNodes() -> impl IntoView {
+    let control = Control::new();
+    let said = control.said();
+    let processors = RwSignal::new("2".to_string());
+    let rate = RwSignal::new("500".to_string());
+    let send = move |action: &'static str, value: Result<Option<u64>, String>| {
+        control.run(value.map(|value| async move {
+            let others = control_all(action.to_string(), value).await?;
+            Ok(format!("Applied here and sent to {}.", counted(others, "other node")))
+        }))
+    };
+    view! {
+        <section class="panel" aria-label="Controls for every node">
+            <h2>"Controls for every node"</h2>
+            <div class="row">
+                <button type="button" data-testid="all-pause" on:click=move |_| send("pause", Ok(None))>"Pause all"</button>
+                <button type="button" data-testid="all-resume" on:click=move |_| send("resume", Ok(None))>"Resume all"</button>
+            </div>
+            <div class="row">
+                <label for="all-processors">"Processors"</label>
+                <input id="all-processors" type="text" inputmode="numeric" size="4" bind:value=processors/>
+                <button type="button" data-testid="all-concurrency"
+                    on:click=move |_| send("concurrency", whole(&processors.get(), "processors").map(Some))>"Apply to all"</button>
+            </div>
+            <div class="row">
+                <label for="all-rate">"Rate limit"</label>
+                <input id="all-rate" type="text" inputmode="numeric" size="8" bind:value=rate/>
+                <span class="muted small">"msg/s"</span>
+                <button type="button" data-testid="all-rate"
+                    on:click=move |_| send("rate", whole(&rate.get(), "rate limit").map(Some))>"Apply to all"</button>
+                <button type="button" class="secondary" data-testid="all-lift" on:click=move |_| send("lift", Ok(None))>"Lift"</button>
+            </div>
+            <Outcome testid="all-outcome" said/>
+        </section>
+    }
+}
+
 fn node_row(n: &ClusterNode, rate: Option<f64>, here: &str) -> impl IntoView + use<> {
     let status_class = match n.status.as_str() {
         "alive" => "tag tag-ok",
@@ -150,6 +193,7 @@ fn node_row(n: &ClusterNode, rate: Option<f64>, here: &str) -> impl IntoView + u
             <td class="num">{format::count(n.counts.claimed_entries)}</td>
             <td class="num">{format::count(n.counts.redelivered)}</td>
             <td class="num">{format::count(n.counts.duplicate_events)}</td>
+            <td data-testid="node-applied">{n.applied.clone().unwrap_or_else(|| "—".into())}</td>
         </tr>
     }
 }
