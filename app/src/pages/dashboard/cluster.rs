@@ -75,9 +75,9 @@ fn ClusterBody(v: ClusterInfo, cs: ClusterState) -> impl IntoView {
             <h2>"Nodes"</h2>
             <table class="kinds">
                 <thead><tr>
-                    <th>"Node"</th><th>"Status"</th><th class="num">"Heartbeat"</th><th class="num">"Events/s"</th>
+                    <th>"Node"</th><th>"Status, controls"</th><th class="num">"Heartbeat"</th><th class="num">"Events/s"</th>
                     <th class="num">"Pending"</th><th class="num">"Claimed"</th><th class="num">"Redelivered"</th>
-                    <th class="num">"Duplicates"</th><th>"Applied controls"</th>
+                    <th class="num">"Duplicates"</th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
@@ -186,14 +186,16 @@ fn node_row(n: &ClusterNode, rate: Option<f64>, here: &str) -> impl IntoView + u
     view! {
         <tr data-testid="cluster-node-row">
             <td>{name}</td>
-            <td><span class=status_class data-testid="node-status">{n.status.clone()}</span></td>
+            <td>
+                <span class=status_class data-testid="node-status">{n.status.clone()}</span>
+                <div class="muted small" data-testid="node-applied">{n.applied.clone().unwrap_or_default()}</div>
+            </td>
             <td class="num">{n.heartbeat_age_ms.map_or_else(|| "—".into(), |ms| format!("{:.1} s ago", ms as f64 / 1000.0))}</td>
             <td class="num">{rate.map_or_else(|| "—".into(), |r| format::count(r.round() as u64))}</td>
             <td class="num">{format::count(n.pending_entries)}</td>
             <td class="num">{format::count(n.counts.claimed_entries)}</td>
             <td class="num">{format::count(n.counts.redelivered)}</td>
             <td class="num">{format::count(n.counts.duplicate_events)}</td>
-            <td data-testid="node-applied">{n.applied.clone().unwrap_or_else(|| "—".into())}</td>
         </tr>
     }
 }
