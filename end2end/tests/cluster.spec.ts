@@ -39,3 +39,25 @@ test("two nodes' dashboards show one cluster and one total", async ({ browser })
     await expect(page.getByTestId("cluster-balance")).toContainText("balances", { timeout: 10_000 });
   }
 });
+
+test("a control for every node, clicked on one node's page, shows as applied on every node", async ({ browser }) => {
+  const [a, b] = [await browser.newPage(), await browser.newPage()];
+  await openCluster(a, clusterURLs[0]);
+  await openCluster(b, clusterURLs[1]);
+  const applied = (page: Page) => page.getByTestId("node-applied");
+  await expect(applied(b)).toHaveText([/^flowing · \d+ processors/, /^flowing · \d+ processors/], { timeout: 10_000 });
+  await a.getByLabel("Processors", { exact: true }).fill("3");
+  await a.getByTestId("all-concurrency").click();
+  await expect(a.getByTestId("all-outcome")).toHaveText("Applied here and sent to 1 other node.");
+  await a.getByTestId("all-pause").click();
+  // Node b's page shows both nodes running what node a's page asked for.
+  await expect(applied(b)).toHaveText([/^paused · 3 processors/, /^paused · 3 processors/], { timeout: 10_000 });
+  // A bad value is refused where it was typed, and nothing is sent.
+  await a.getByLabel("Processors", { exact: true }).fill("0");
+  await a.getByTestId("all-concurrency").click();
+  await expect(a.getByTestId("all-outcome")).toContainText("between 1 and");
+  await b.getByTestId("all-resume").click();
+  await b.getByLabel("Processors", { exact: true }).fill("2");
+  await b.getByTestId("all-concurrency").click();
+  await expect(applied(a)).toHaveText([/^flowing · 2 processors/, /^flowing · 2 processors/], { timeout: 10_000 });
+});
