@@ -48,9 +48,12 @@ pub fn ClusterTab(state: DashState) -> impl IntoView {
         }
         Some(v) => view! { <ClusterBody v cs/> }.into_any(),
     };
+    // The controls sit outside the part each poll redraws: what was typed and what the last
+    // call said stay.
     view! {
         {move || cs.error.get().map(|e| view! { <p class="error" role="alert" data-testid="cluster-error">{e}</p> })}
         {body}
+        <AllNodes/>
     }
     .into_any()
 }
@@ -82,7 +85,6 @@ fn ClusterBody(v: ClusterInfo, cs: ClusterState) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </section>
-        <AllNodes/>
         <section class="panel" aria-label="Cluster ledger">
             <h2>"Cluster ledger"</h2>
             <table class="kinds">
