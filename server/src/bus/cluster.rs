@@ -5,7 +5,7 @@
 
 use super::RedisBus;
 use super::config::{heartbeat_key, ledger_key};
-use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply};
+use redis::streams::StreamInfoGroupsReply;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -137,12 +137,7 @@ impl RedisBus {
         let keys = &self.inner.keys;
         let mut conn = self.conn();
         let names: Vec<String> = redis::cmd("SMEMBERS").arg(&keys.nodes).query_async(&mut conn).await?;
-        let consumers: StreamInfoConsumersReply = redis::cmd("XINFO")
-            .arg("CONSUMERS")
-            .arg(&keys.stream)
-            .arg(&keys.group)
-            .query_async(&mut conn)
-            .await?;
+        let consumers = self.consumers(&mut conn).await?;
         let groups: StreamInfoGroupsReply =
             redis::cmd("XINFO").arg("GROUPS").arg(&keys.stream).query_async(&mut conn).await?;
         let group = groups.groups.iter().find(|g| g.name == keys.group);

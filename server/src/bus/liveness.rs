@@ -61,17 +61,27 @@ impl RedisBus {
     }
 }
 
+/// Ticks every third of a heartbeat TTL; a late tick delays the next rather than bursting.
+fn third_of_ttl(bus: &RedisBus) -> tokio::time::Interval {
+    let mut tick = tokio::time::interval(bus.inner.config.heartbeat_ttl / 3);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
+}
+
+/// Waits for the next tick; `false` once the bus is stopping.
+async fn next_tick(bus: &RedisBus, tick: &mut tokio::time::Interval) -> bool {
+    tokio::select! {
+        () = bus.inner.stop.cancelled() => false,
+        _ = tick.tick() => true,
+    }
+}
+
 /// Refreshes the heartbeat every third of its TTL; a refresh that gets through clears the
 /// degraded state.
 async fn heartbeat_loop(bus: RedisBus) {
     let ttl = bus.inner.config.heartbeat_ttl;
-    let mut tick = tokio::time::interval(ttl / 3);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = bus.inner.stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut tick = third_of_ttl(&bus);
+    while next_tick(&bus, &mut tick).await {
         // Rebuilt each beat: it carries the controls this node runs with now.
         let value = heartbeat_with_controls(&bus.inner.config, bus.inner.joined_ms, &bus.applied_controls());
         let set: Result<(), _> = redis::cmd("SET")
@@ -91,13 +101,8 @@ async fn heartbeat_loop(bus: RedisBus) {
 /// Every third of a TTL: holds or takes the lease; with it, trims and (past the grace) claims.
 async fn reaper_loop(bus: RedisBus, claims: mpsc::Sender<Entry>) {
     let ttl = bus.inner.config.heartbeat_ttl;
-    let mut tick = tokio::time::interval(ttl / 3);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = bus.inner.stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut tick = third_of_ttl(&bus);
+    while next_tick(&bus, &mut tick).await {
         let held: Result<u8, _> = LEASE
             .key(&bus.inner.keys.reaper)
             .arg(bus.node())
@@ -123,12 +128,7 @@ async fn reap(bus: &RedisBus, claims: &mpsc::Sender<Entry>) -> redis::RedisResul
     }
     let keys = &bus.inner.keys;
     let mut conn = bus.conn();
-    let consumers: StreamInfoConsumersReply = redis::cmd("XINFO")
-        .arg("CONSUMERS")
-        .arg(&keys.stream)
-        .arg(&keys.group)
-        .query_async(&mut conn)
-        .await?;
+    let consumers = bus.consumers(&mut conn).await?;
     for c in consumers.consumers.iter().filter(|c| c.name != bus.node()) {
         let alive: bool = redis::cmd("EXISTS").arg(heartbeat_key(&c.name)).query_async(&mut conn).await?;
         if alive {
@@ -275,12 +275,17 @@ async fn trim(bus: &RedisBus) -> redis::RedisResult<()> {
 
 /// Entries pending for this node now.
 async fn own_pending(bus: &RedisBus) -> redis::RedisResult<u64> {
-    let keys = &bus.inner.keys;
-    let consumers: StreamInfoConsumersReply = redis::cmd("XINFO")
-        .arg("CONSUMERS")
-        .arg(&keys.stream)
-        .arg(&keys.group)
-        .query_async(&mut bus.conn())
-        .await?;
+    let consumers = bus.consumers(&mut bus.conn()).await?;
     Ok(consumers.consumers.iter().find(|c| c.name == bus.node()).map_or(0, |c| c.pending as u64))
+}
+
+impl RedisBus {
+    /// The group's consumers (`XINFO CONSUMERS`): each node's pending count and idle time.
+    pub(crate) async fn consumers(
+        &self,
+        conn: &mut redis::aio::ConnectionManager,
+    ) -> redis::RedisResult<StreamInfoConsumersReply> {
+        let keys = &self.inner.keys;
+        redis::cmd("XINFO").arg("CONSUMERS").arg(&keys.stream).arg(&keys.group).query_async(conn).await
+    }
 }
