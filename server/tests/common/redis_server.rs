@@ -12,15 +12,28 @@ pub(crate) struct RedisServer {
     pub(crate) dir: tempfile::TempDir,
 }
 
+/// A free loopback port below the kernel's ephemeral range (32768 and up on Linux). A
+/// restarted Redis takes its port again; a port from the ephemeral range could meanwhile be
+/// handed to another test's `bind(0)` (a node or a Redis), and the restarted Redis would fail
+/// to start while the test talked to the other one. Ports here are never handed out by the
+/// kernel; each is taken once per test process (a counter), starting at an offset from the pid.
+fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 400) as u16 * 25;
+    for _ in 0..10_000 {
+        let port = 20_000 + (base - 20_000 + NEXT.fetch_add(1, Ordering::Relaxed)) % 10_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 20000..30000");
+}
+
 impl RedisServer {
     /// Starts a fresh server and waits (at most 10 s) until it answers `PING`.
     pub(crate) async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("a free port")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let mut server = Self { child: None, port, dir: tempfile::tempdir().expect("temp dir") };
+        let mut server = Self { child: None, port: free_port(), dir: tempfile::tempdir().expect("temp dir") };
         server.spawn().await;
         server
     }
