@@ -145,3 +145,25 @@ pub(crate) async fn refused_start(data: &std::path::Path, env: &[(&str, &str)]) 
     assert!(!out.status.success(), "it must not start: {said}");
     said
 }
+
+/// The checks every kill test makes at quiescence, for `events` posted: all in the ledger once,
+/// every event final, the total balances, no late acks.
+pub(crate) fn assert_balanced_at(view: &Value, events: u64) {
+    let total = &view["total"];
+    assert_eq!(count(&total["published"]), events, "every 202 is in the cluster ledger: {total}");
+    let finished = count(&total["processed"]) + count(&total["failed"]) + count(&total["dead_lettered"]);
+    assert_eq!(finished, events, "every event reached a final outcome, counted once per entry: {total}");
+    assert_eq!(view["balances"], true);
+    assert_eq!(count(&total["duplicate_entries"]), 0, "a SIGKILLed node cannot ack late: {total}");
+}
+
+/// Events a SIGKILLed node can leave for others to redeliver, from its settings (defaults):
+/// every entry it read and did not acknowledge is redelivered whole. Those are its read-ahead
+/// (4 entries), the entry its producer is handing out, and the entries of the events its
+/// pipeline holds (2 processors × max demand 10, a batch of 100, 8 waiting batches and 1 being
+/// handled: 1,020 events, which in publish order span at most 1,020 / per_entry + 1 entries).
+pub(crate) fn in_flight_bound(per_entry: u64) -> u64 {
+    let (read_ahead, processors, max_demand, batch, inbox): (u64, u64, u64, u64, u64) = (4, 2, 10, 100, 8);
+    let pipeline = processors * max_demand + batch * (inbox + 2);
+    (read_ahead + 1 + pipeline.div_ceil(per_entry) + 1) * per_entry
+}
