@@ -11,20 +11,23 @@
 //! keep up, what does not fit in the inbox is counted as `not_stored` (never silently gone).
 //! On shutdown the drain flushes the inbox after the pipeline has stopped.
 //!
-//! In redis mode the bus is told too ([`DeadLetterQueue::on_settled`], with the events' ids),
-//! so an entry is `XACK`ed only once its failed events' letters are committed.
+//! In redis mode the queue is the cluster's, in Redis (`crate::bus::ClusterLetters`): the
+//! bus's acker adds a failed event's letter in the script that acknowledges its entry, so
+//! there is no sink here; this handle lists, replays (atomically: the replay script) and
+//! purges it, and refreshes its counts each second.
 //!
 //! Replay re-publishes the payloads through ingest (counted as published again: the ledger
 //! still balances) and removes them only once published; a full pipeline stops the replay
 //! with what is left still queued.
 
+use crate::bus::ClusterLetters;
 use crate::dlq::{DeadLetter, DeadLetterWriter, DeadLetters, DlqError, Page, ReplayError, Selection};
 use crate::ingest::{Ingest, IngestError};
-use crate::pipeline::{Acknowledger, Message, PREVIOUS_FAILURE};
+use crate::pipeline::{Acknowledger, Message};
 use crate::telemetry::{Ledger, failure_kind};
 use app::model::{DeadLetterStats, SensorReading};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -40,22 +43,11 @@ struct Failed {
     failures: Vec<(String, String)>,
     /// What the ledger counts it under.
     kind: &'static str,
-    /// Its cluster-wide id, in redis mode (told to [`Settled`] once settled).
-    event: Option<String>,
 }
 
-/// Told the ids of failed events once they are settled (committed, or counted not stored).
-pub(crate) use crate::pipeline::Settled;
-
-/// Settles `failed` in the ledger and tells the hook, if one is set.
-fn settle(ledger: &Ledger, hook: &OnceLock<Settled>, failed: &[Failed]) {
+/// Settles `failed` in the ledger: committed, or given up on (counted not stored).
+fn settle(ledger: &Ledger, failed: &[Failed]) {
     ledger.failures_settled(&failed.iter().map(|f| f.kind).collect::<Vec<_>>());
-    if let Some(hook) = hook.get() {
-        let events: Vec<&str> = failed.iter().filter_map(|f| f.event.as_deref()).collect();
-        if !events.is_empty() {
-            hook(&events);
-        }
-    }
 }
 
 #[derive(Default)]
@@ -72,7 +64,6 @@ pub(crate) struct DeadLetterSink {
     inbox: mpsc::Sender<Vec<Failed>>,
     counters: Arc<Counters>,
     ledger: Arc<Ledger>,
-    settled: Arc<OnceLock<Settled>>,
 }
 
 impl Acknowledger<SensorReading> for DeadLetterSink {
@@ -85,38 +76,35 @@ impl Acknowledger<SensorReading> for DeadLetterSink {
             // Never stored, so settled now: counted failed, and as not stored.
             let batch = refused.into_inner();
             self.counters.not_stored.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            settle(&self.ledger, &self.settled, &batch);
+            settle(&self.ledger, &batch);
         }
     }
 }
 
 fn to_failed(m: &Message<SensorReading>) -> Failed {
-    let mut failures: Vec<(String, String)> = m
-        .metadata
-        .get_all(PREVIOUS_FAILURE)
-        .map(|f| match f.split_once(": ") {
-            Some((kind, reason)) => (kind.to_owned(), reason.to_owned()),
-            None => (f.to_owned(), f.to_owned()),
-        })
-        .collect();
-    if let Some(f) = m.failure() {
-        failures.push((f.kind.to_owned(), f.reason.clone()));
-    }
-    let event = m.metadata.get(crate::pipeline::EVENT_ID).map(str::to_owned);
-    Failed { data: m.data.clone(), failures, kind: failure_kind(m), event }
+    Failed { data: m.data.clone(), failures: m.failures(), kind: failure_kind(m) }
 }
 
 /// Cheap-clone handle: the store, its writer task, and the counts the stats show.
 #[derive(Clone)]
 pub(crate) struct DeadLetterQueue {
-    store: DeadLetters,
+    store: Store,
     counters: Arc<Counters>,
     flush: CancellationToken,
     task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
     source: Arc<str>,
     ledger: Arc<Ledger>,
-    settled: Arc<OnceLock<Settled>>,
 }
+
+/// This node's redb file, or (redis mode) the cluster's queue in Redis.
+#[derive(Clone)]
+enum Store {
+    Local(DeadLetters),
+    Cluster(ClusterLetters),
+}
+
+/// How often the cluster's queue counts are read again (other nodes change them too).
+const CLUSTER_REFRESH: Duration = Duration::from_secs(1);
 
 impl DeadLetterQueue {
     /// Opens the store and starts the task that writes to it; returns the queue and the
@@ -133,29 +121,55 @@ impl DeadLetterQueue {
         let (tx, rx) = mpsc::channel(INBOX);
         let flush = CancellationToken::new();
         let queue = Self {
-            store: store.clone(),
+            store: Store::Local(store.clone()),
             counters: counters.clone(),
             flush: flush.clone(),
             task: Arc::default(),
             source: source.into(),
             ledger: ledger.clone(),
-            settled: Arc::default(),
         };
-        let task = tokio::spawn(queue.clone().write(rx, flush));
+        let task = tokio::spawn(queue.clone().write(store, rx, flush));
         *queue.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
-        let settled = queue.settled.clone();
-        Ok((queue, DeadLetterSink { inbox: tx, counters, ledger, settled }))
+        Ok((queue, DeadLetterSink { inbox: tx, counters, ledger }))
     }
 
-    /// From now on, also tells `hook` the ids of failed events once they are settled (redis
-    /// mode: their entries may then be acknowledged). Set once; later calls are ignored.
-    pub(crate) fn on_settled(&self, hook: Settled) {
-        let _ = self.settled.set(hook);
+    /// Redis mode: the cluster's queue (letters arrive with their entries' acks, not through
+    /// this handle). Its counts are read now and each [`CLUSTER_REFRESH`] until the flush.
+    pub(crate) async fn cluster(letters: ClusterLetters, source: &str, ledger: Arc<Ledger>) -> Self {
+        let flush = CancellationToken::new();
+        let queue = Self {
+            store: Store::Cluster(letters),
+            counters: Arc::default(),
+            flush: flush.clone(),
+            task: Arc::default(),
+            source: source.into(),
+            ledger,
+        };
+        queue.refresh().await;
+        let task = tokio::spawn({
+            let queue = queue.clone();
+            async move {
+                let mut tick = tokio::time::interval(CLUSTER_REFRESH);
+                loop {
+                    tokio::select! {
+                        () = flush.cancelled() => return,
+                        _ = tick.tick() => queue.refresh().await,
+                    }
+                }
+            }
+        });
+        *queue.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
+        queue
     }
 
     /// The writing task: takes everything queued, writes it in one commit, counts it.
-    async fn write(self, mut inbox: mpsc::Receiver<Vec<Failed>>, flush: CancellationToken) {
-        let (writer, writer_task) = DeadLetterWriter::spawn(self.store.clone(), 4);
+    async fn write(
+        self,
+        store: DeadLetters,
+        mut inbox: mpsc::Receiver<Vec<Failed>>,
+        flush: CancellationToken,
+    ) {
+        let (writer, writer_task) = DeadLetterWriter::spawn(store, 4);
         loop {
             let first = tokio::select! {
                 batch = inbox.recv() => batch,
@@ -182,7 +196,7 @@ impl DeadLetterQueue {
                 }
             }
             // Committed (or given up on, and counted so): only now are they failed.
-            settle(&self.ledger, &self.settled, &failed);
+            settle(&self.ledger, &failed);
         }
         drop(writer);
         let _ = writer_task.await;
@@ -201,7 +215,11 @@ impl DeadLetterQueue {
 
     /// Re-reads the stored and evicted counts after a change.
     async fn refresh(&self) {
-        if let Ok((len, evicted)) = self.store.run_blocking(|s| Ok((s.len()?, s.evicted()?))).await {
+        let counts = match &self.store {
+            Store::Local(store) => store.run_blocking(|s| Ok((s.len()?, s.evicted()?))).await,
+            Store::Cluster(letters) => letters.counts().await,
+        };
+        if let Ok((len, evicted)) = counts {
             self.counters.stored.store(len, Ordering::Relaxed);
             self.counters.evicted.store(evicted, Ordering::Relaxed);
         }
@@ -221,11 +239,15 @@ impl DeadLetterQueue {
     /// The counts the stats show.
     pub(crate) fn stats(&self) -> DeadLetterStats {
         let c = &self.counters;
+        let (capacity, written) = match &self.store {
+            Store::Local(store) => (store.capacity(), c.written.load(Ordering::Relaxed)),
+            Store::Cluster(letters) => (letters.capacity(), letters.written()),
+        };
         DeadLetterStats {
             stored: c.stored.load(Ordering::Relaxed),
-            capacity: self.store.capacity(),
+            capacity,
             evicted: c.evicted.load(Ordering::Relaxed),
-            written: c.written.load(Ordering::Relaxed),
+            written,
             not_stored: c.not_stored.load(Ordering::Relaxed),
             replayed: c.replayed.load(Ordering::Relaxed),
         }
@@ -233,7 +255,10 @@ impl DeadLetterQueue {
 
     /// A page, newest first, older than `before`.
     pub(crate) async fn list(&self, before: Option<u64>, limit: usize) -> Result<Page, DlqError> {
-        self.store.run_blocking(move |s| s.list(before, limit)).await
+        match &self.store {
+            Store::Local(store) => store.run_blocking(move |s| s.list(before, limit)).await,
+            Store::Cluster(letters) => letters.list(before, limit).await,
+        }
     }
 
     /// Replays the selection through `ingest` (never waiting for room); returns how many were
@@ -243,8 +268,31 @@ impl DeadLetterQueue {
         selection: Selection,
         ingest: &Ingest,
     ) -> Result<u64, ReplayError<IngestError>> {
-        let outcome = self
-            .store
+        let outcome = match &self.store {
+            Store::Local(store) => Self::replay_local(store, selection, ingest).await,
+            Store::Cluster(letters) => letters.replay(selection).await.map_err(|e| match e {
+                ReplayError::Store(e) => ReplayError::Store(e),
+                ReplayError::Publish { replayed, error } => {
+                    ReplayError::Publish { replayed, error: error.into() }
+                }
+            }),
+        };
+        let replayed = match &outcome {
+            Ok(n) | Err(ReplayError::Publish { replayed: n, .. }) => *n,
+            Err(ReplayError::Store(_)) => 0,
+        };
+        self.counters.replayed.fetch_add(replayed, Ordering::Relaxed);
+        self.refresh().await;
+        outcome
+    }
+
+    /// Replay from the redb file: publish, then remove (at least once).
+    async fn replay_local(
+        store: &DeadLetters,
+        selection: Selection,
+        ingest: &Ingest,
+    ) -> Result<u64, ReplayError<IngestError>> {
+        store
             .replay_with(selection, 1_000, |entries| async move {
                 let readings: Vec<SensorReading> =
                     entries.iter().filter_map(|e| e.payload_as::<SensorReading>().ok()).collect();
@@ -256,19 +304,15 @@ impl DeadLetterQueue {
                 }
                 ingest.try_publish(readings).map(|_| ())
             })
-            .await;
-        let replayed = match &outcome {
-            Ok(n) | Err(ReplayError::Publish { replayed: n, .. }) => *n,
-            Err(ReplayError::Store(_)) => 0,
-        };
-        self.counters.replayed.fetch_add(replayed, Ordering::Relaxed);
-        self.refresh().await;
-        outcome
+            .await
     }
 
     /// Empties the queue; returns how many letters were removed.
     pub(crate) async fn purge(&self) -> Result<u64, DlqError> {
-        let removed = self.store.run_blocking(|s| s.purge()).await?;
+        let removed = match &self.store {
+            Store::Local(store) => store.run_blocking(|s| s.purge()).await?,
+            Store::Cluster(letters) => letters.purge().await?,
+        };
         self.refresh().await;
         Ok(removed)
     }

@@ -1,7 +1,7 @@
 //! Wiring: builds the pub/sub, pipeline, telemetry and routes, serves them, and on shutdown
 //! hands everything to the drain (`crate::shutdown`).
 
-use crate::bus::{AckRecorder, BusConfig, RedisAcker, RedisBus, RedisProducer};
+use crate::bus::{AckRecorder, BusConfig, ClusterLetters, RedisAcker, RedisBus, RedisProducer};
 use crate::config::ServerConfig;
 use crate::dead_letters::DeadLetterQueue;
 use crate::demo::{Simulator, Taps};
@@ -70,27 +70,30 @@ pub async fn run(
             },
         )?),
     };
-    let store = DeadLetters::open(config.dlq_path(), config.dlq_capacity)?;
-    let (dead_letters, dead_letter_sink) = DeadLetterQueue::start(store, &config.topic, ledger.clone())?;
     let feed = Arc::new(Feed::default());
     // Every acknowledgement, in this order: successes counted in the ledger, a sample for the
-    // live feed, failures to the dead-letter queue (which counts them failed in the ledger
-    // once their letters are on disk).
-    let acknowledger =
-        AckChain::default().then(ledger.clone()).then(feed.clone()).then(Arc::new(dead_letter_sink));
-    // Redis mode, last: the entry of each final event counts down to its XACK.
-    // Its failures count down once the dead-letter queue committed their letters.
-    let acknowledger = match &bus {
+    // live feed, then the failures' dead letters. Embedded: the dead-letter queue (which
+    // counts them failed in the ledger once their letters are on disk). Redis mode: the
+    // entry of each final event counts down to its XACK, which adds its failed events'
+    // letters to the cluster's queue in Redis.
+    let acknowledger = AckChain::default().then(ledger.clone()).then(feed.clone());
+    let (dead_letters, acknowledger) = match &bus {
         Some(bus) => {
-            let acker = RedisAcker::new(bus);
-            dead_letters.on_settled(acker.failures_settled());
+            let acker = RedisAcker::new(bus, ledger.clone(), &config.topic, config.dlq_capacity as u64);
+            let letters = ClusterLetters::new(bus);
+            let queue = DeadLetterQueue::cluster(letters, &config.topic, ledger.clone()).await;
             let acknowledger = acknowledger.then(Arc::new(acker));
-            match &bus.config().record_acks {
+            let acknowledger = match &bus.config().record_acks {
                 Some(path) => acknowledger.then(Arc::new(AckRecorder::open(path)?)),
                 None => acknowledger,
-            }
+            };
+            (queue, acknowledger)
         }
-        None => acknowledger,
+        None => {
+            let store = DeadLetters::open(config.dlq_path(), config.dlq_capacity)?;
+            let (queue, sink) = DeadLetterQueue::start(store, &config.topic, ledger.clone())?;
+            (queue, acknowledger.then(Arc::new(sink)))
+        }
     };
     let mut pipeline_config = config.pipeline.clone();
     pipeline_config.observers.push(ledger.clone());

@@ -224,6 +224,7 @@ pub(crate) fn cluster(v: bus::ClusterView) -> app::model::ClusterInfo {
         stream_length: v.stream_length,
         pending_entries: v.pending_entries,
         lag_entries: v.lag_entries,
+        dead_letters: v.dead_letters,
         balances: v.balances,
         degraded: v.degraded,
         broadcast: [v.broadcast.sent, v.broadcast.received, v.broadcast.dropped, v.broadcast.gaps],

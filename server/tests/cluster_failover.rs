@@ -116,8 +116,24 @@ async fn entries_delivered_too_often_are_dead_lettered_as_poison() {
     assert_eq!(count(&total["claimed_entries"]), 0, "nothing claimed for processing: {total}");
     assert!(count(&total["dead_lettered"]) >= held * PER_POST as u64, "{total}");
     let letters: u64 =
-        redis::cmd("XLEN").arg("pulse:dlq").query_async(&mut redis.conn().await).await.expect("XLEN");
-    assert_eq!(letters * PER_POST as u64, count(&total["dead_lettered"]), "one letter per poison entry");
+        redis::cmd("XLEN").arg("pulse:letters").query_async(&mut redis.conn().await).await.expect("XLEN");
+    assert_eq!(count(&view["dead_letters"]), letters, "the cluster view counts the one queue");
+    // One letter per event, in the one queue: the invalid ones' and the poison ones'.
+    let page: app::model::DeadLetterPage = nodes[0].call("list_dead_letters", &[("limit", "500")]).await;
+    assert!(page.total <= 500, "{}", page.total);
+    let poison =
+        page.entries.iter().filter(|e| e.failures.last().is_some_and(|f| f.kind == "poison")).count();
+    assert_eq!(
+        poison as u64,
+        count(&total["dead_lettered"]),
+        "one poison letter per event of a poison entry"
+    );
+    assert!(
+        page.entries
+            .iter()
+            .filter(|e| e.failures.last().is_some_and(|f| f.kind == "poison"))
+            .all(|e| e.last_reason().is_some_and(|r| r.contains("--bus-max-deliveries 1")))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

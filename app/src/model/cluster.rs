@@ -64,6 +64,9 @@ pub struct ClusterInfo {
     pub stream_length: u64,
     pub pending_entries: u64,
     pub lag_entries: Option<u64>,
+    /// Letters in the dead-letter queue: the cluster's one queue in Redis (embedded: this
+    /// node's store).
+    pub dead_letters: u64,
     /// `published = processed + failed + dead_lettered + in_flight`.
     pub balances: bool,
     /// Why this node's bus is degraded, if it is.

@@ -4,20 +4,31 @@
 //! outbox, and the flusher sends the outbox as one ack script call (≤ [`FLUSH_MAX`] entries,
 //! gathered for ≤ [`GATHER`]), which `XACK`s and counts the outcomes in the node's ledger
 //! atomically. A failed call puts the entries back: an acknowledgement is never dropped.
+//!
+//! A failed event's dead letter travels with its entry: the acker encodes it (the dead-letter
+//! store's JSON record) and the ack script adds it to the cluster's queue in the step that
+//! acknowledges the entry, so a letter exists exactly when its entry is acknowledged, once.
+//! The node's local ledger counts the failures once that call succeeded.
 
 use super::RedisBus;
 use super::codec::{EVENT_ID, entry_of};
 use super::scripts::{ACK, AckReport, Finished, ack_args};
+use crate::dlq::{DeadLetter, encode_letter, now_ms};
 use crate::pipeline::{Acknowledger, Message};
+use crate::telemetry::{Ledger, failure_kind};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Most entries acknowledged by one script call.
 pub(crate) const FLUSH_MAX: usize = 256;
+/// The queue's bound before an acker set one (never, outside unit tests): the default of
+/// `--dlq-capacity`.
+const UNSET_CAPACITY: u64 = 10_000;
 /// How long the flusher lets finished entries gather before a call.
 pub(crate) const GATHER: Duration = Duration::from_millis(2);
 
@@ -27,6 +38,26 @@ struct Countdown {
     left: usize,
     processed: u64,
     failed: u64,
+    letters: Vec<Vec<u8>>,
+    kinds: Vec<&'static str>,
+}
+
+/// One event's final outcome.
+pub(crate) enum Outcome {
+    Processed,
+    /// Failed for good: its dead letter (encoded) and the kind the ledger counts it under.
+    Failed {
+        letter: Vec<u8>,
+        kind: &'static str,
+    },
+}
+
+/// Where failures go once acknowledged: the node's local ledger, and the queue's bound.
+pub(crate) struct Sink {
+    pub ledger: Arc<Ledger>,
+    pub capacity: u64,
+    /// Where the messages came from (the topic), recorded in their letters.
+    pub source: String,
 }
 
 /// The open entries and the outbox of finished ones.
@@ -39,6 +70,10 @@ pub(crate) struct Tracker {
     pub acked_entries: AtomicU64,
     pub duplicate_entries: AtomicU64,
     pub duplicate_events: AtomicU64,
+    /// Dead letters this node added to the cluster's queue.
+    pub letters_written: AtomicU64,
+    /// Set once by [`RedisAcker::new`].
+    pub sink: OnceLock<Sink>,
 }
 
 impl Tracker {
@@ -46,7 +81,7 @@ impl Tracker {
     /// while this node still works on it: its events are not handed out twice).
     pub(crate) fn open(&self, id: &str, events: usize) -> bool {
         if events == 0 {
-            self.finish(vec![Finished { id: id.to_owned(), processed: 0, failed: 0 }]);
+            self.finish(vec![Finished { id: id.to_owned(), ..Finished::default() }]);
             return true;
         }
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
@@ -62,34 +97,31 @@ impl Tracker {
         self.open.lock().unwrap_or_else(|e| e.into_inner()).contains_key(id)
     }
 
-    /// Counts final outcomes down: one per message of `successful` and `failed` that carries
-    /// an event id of an open entry.
-    pub(crate) fn settle<T>(&self, successful: &[Message<T>], failed: &[Message<T>]) {
-        let ok = successful.iter().filter_map(|m| m.metadata.get(EVENT_ID)).map(|id| (id, true));
-        let bad = failed.iter().filter_map(|m| m.metadata.get(EVENT_ID)).map(|id| (id, false));
-        self.count(ok.chain(bad));
-    }
-
-    /// Counts failed events down by id: what the dead-letter queue settled.
-    pub(crate) fn settle_failed(&self, events: &[&str]) {
-        self.count(events.iter().map(|id| (*id, false)));
-    }
-
-    fn count<'a>(&self, events: impl Iterator<Item = (&'a str, bool)>) {
+    /// Counts final outcomes down, by event id; ids of entries not open here are ignored.
+    pub(crate) fn count<'a>(&self, events: impl Iterator<Item = (&'a str, Outcome)>) {
         let mut finished = Vec::new();
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        for (event, ok) in events {
+        for (event, outcome) in events {
             let Some(entry) = entry_of(event) else { continue };
             let Some(c) = open.get_mut(entry) else { continue };
-            if ok {
-                c.processed += 1;
-            } else {
-                c.failed += 1;
+            match outcome {
+                Outcome::Processed => c.processed += 1,
+                Outcome::Failed { letter, kind } => {
+                    c.failed += 1;
+                    c.letters.push(letter);
+                    c.kinds.push(kind);
+                }
             }
             c.left = c.left.saturating_sub(1);
             if c.left == 0 {
                 let c = open.remove(entry).unwrap_or_default();
-                finished.push(Finished { id: entry.to_owned(), processed: c.processed, failed: c.failed });
+                finished.push(Finished {
+                    id: entry.to_owned(),
+                    processed: c.processed,
+                    failed: c.failed,
+                    letters: c.letters,
+                    kinds: c.kinds,
+                });
             }
         }
         drop(open);
@@ -124,47 +156,79 @@ impl Tracker {
     }
 }
 
-/// The ack chain's last link in redis mode: each success counts its entry down. Failures
-/// count down once the dead-letter queue settled them ([`RedisAcker::failures_settled`]), so
-/// an entry is not acknowledged in Redis before its failed events' letters are on disk.
-pub struct RedisAcker(pub(crate) Arc<Tracker>);
+/// The ack chain's last link in redis mode: each final event counts its entry down; a
+/// failed one with its dead letter, which the entry's `XACK` adds to the cluster's queue.
+pub(crate) struct RedisAcker {
+    tracker: Arc<Tracker>,
+    /// Where the messages came from (the topic), recorded in their letters.
+    source: String,
+}
 
 impl RedisAcker {
-    /// The acker of `bus`'s entries.
-    pub fn new(bus: &RedisBus) -> Self {
-        Self(bus.inner.acks.clone())
+    /// The acker of `bus`'s entries. Failures are counted in `ledger` once their entry is
+    /// acknowledged; the cluster's queue keeps at most `capacity` letters.
+    pub(crate) fn new(bus: &RedisBus, ledger: Arc<Ledger>, source: &str, capacity: u64) -> Self {
+        let tracker = bus.inner.acks.clone();
+        if tracker.sink.set(Sink { ledger, capacity, source: source.to_owned() }).is_err() {
+            tracing::warn!("a second acker for the same bus: its ledger is ignored");
+        }
+        Self { tracker, source: source.to_owned() }
     }
 
-    /// What the dead-letter queue calls with the ids of failed events it settled.
-    pub(crate) fn failures_settled(&self) -> crate::pipeline::Settled {
-        let tracker = self.0.clone();
-        Arc::new(move |events: &[&str]| tracker.settle_failed(events))
+    /// The dead letter of a failed message: its payload as JSON, every failure, its source.
+    fn letter<T: Serialize + std::fmt::Debug>(&self, m: &Message<T>) -> Vec<u8> {
+        let letter = DeadLetter::from_typed(&m.data)
+            .unwrap_or_else(|_| DeadLetter::new(serde_json::Value::String(format!("{:?}", m.data))));
+        let letter = m
+            .failures()
+            .into_iter()
+            .fold(letter, |l, (kind, reason)| l.failed(kind, reason))
+            .with_source(self.source.clone());
+        encode_letter(&letter, now_ms())
+            .unwrap_or_else(|e| format!("{{\"unencodable\":{:?}}}", e.to_string()).into_bytes())
     }
 }
 
-impl<T> Acknowledger<T> for RedisAcker {
-    fn ack(&self, successful: &[Message<T>], _failed: &[Message<T>]) {
-        self.0.settle(successful, &[]);
+impl<T: Serialize + std::fmt::Debug> Acknowledger<T> for RedisAcker {
+    fn ack(&self, successful: &[Message<T>], failed: &[Message<T>]) {
+        let ok = successful.iter().filter_map(|m| Some((m.metadata.get(EVENT_ID)?, Outcome::Processed)));
+        let bad = failed.iter().filter_map(|m| {
+            let id = m.metadata.get(EVENT_ID)?;
+            Some((id, Outcome::Failed { letter: self.letter(m), kind: failure_kind(m) }))
+        });
+        self.tracker.count(ok.chain(bad));
     }
 }
 
 /// Sends one batch of finished entries; puts them back if Redis did not take them.
 pub(crate) async fn send(bus: &RedisBus, batch: Vec<Finished>) -> Result<AckReport, redis::RedisError> {
     let keys = &bus.inner.keys;
-    let outcome: Result<(u64, u64, u64), _> = ACK
+    let t = &bus.inner.acks;
+    let capacity = t.sink.get().map_or(UNSET_CAPACITY, |s| s.capacity);
+    let outcome: Result<(u64, u64, u64, u64, u64), _> = ACK
         .key(&keys.stream)
         .key(&keys.backlog)
         .key(&keys.ledger)
+        .key(&keys.letters)
+        .key(&keys.letters_meta)
         .arg(&keys.group)
+        .arg(capacity)
         .arg(ack_args(&batch))
         .invoke_async(&mut bus.conn())
         .await;
     match outcome {
-        Ok((acked, duplicate_entries, duplicate_events)) => {
-            let t = &bus.inner.acks;
+        Ok((acked, duplicate_entries, duplicate_events, letters_written, letters_evicted)) => {
             t.acked_entries.fetch_add(acked, Ordering::Relaxed);
             t.duplicate_entries.fetch_add(duplicate_entries, Ordering::Relaxed);
             t.duplicate_events.fetch_add(duplicate_events, Ordering::Relaxed);
+            t.letters_written.fetch_add(letters_written, Ordering::Relaxed);
+            // Acknowledged (here or, a duplicate, elsewhere): this node's failures are final.
+            if let Some(sink) = t.sink.get() {
+                let kinds: Vec<&'static str> = batch.iter().flat_map(|f| f.kinds.iter().copied()).collect();
+                if !kinds.is_empty() {
+                    sink.ledger.failures_settled(&kinds);
+                }
+            }
             if duplicate_entries > 0 {
                 tracing::info!(
                     duplicate_entries,
@@ -172,7 +236,7 @@ pub(crate) async fn send(bus: &RedisBus, batch: Vec<Finished>) -> Result<AckRepo
                     "acks found entries acknowledged elsewhere already"
                 );
             }
-            Ok(AckReport { acked, duplicate_entries, duplicate_events })
+            Ok(AckReport { acked, duplicate_entries, duplicate_events, letters_written, letters_evicted })
         }
         Err(e) => {
             bus.trouble(&e);
@@ -237,42 +301,58 @@ mod tests {
         m
     }
 
+    fn acker(t: &Arc<Tracker>) -> RedisAcker {
+        RedisAcker { tracker: t.clone(), source: "events".into() }
+    }
+
+    fn finished(id: &str, processed: u64) -> Finished {
+        Finished { id: id.into(), processed, ..Finished::default() }
+    }
+
     #[test]
-    fn an_entry_finishes_only_when_every_event_is_final() {
-        let t = Tracker::default();
+    fn an_entry_finishes_only_when_every_event_is_final_with_its_letters() {
+        let t = Arc::new(Tracker::default());
+        let acker = acker(&t);
         assert!(t.open("1-0", 3));
-        t.settle(&[event("1-0", 0)], &[]);
-        t.settle(&[], &[event("1-0", 1).failed("bad", "too hot")]);
+        acker.ack(&[event("1-0", 0)], &[]);
+        acker.ack(&[], &[event("1-0", 1).failed("bad", "too hot")]);
         assert!(t.take(10).is_empty(), "one event is not final yet");
-        t.settle(&[event("1-0", 2)], &[]);
-        assert_eq!(t.take(10), vec![Finished { id: "1-0".into(), processed: 2, failed: 1 }]);
+        acker.ack(&[event("1-0", 2)], &[]);
+        let done = t.take(10);
+        assert_eq!(done.len(), 1);
+        assert_eq!((done[0].id.as_str(), done[0].processed, done[0].failed), ("1-0", 2, 1));
+        assert_eq!(done[0].kinds, ["bad"]);
+        let letter = crate::dlq::decode_letter(1, &done[0].letters[0]).expect("the store's record");
+        assert_eq!(letter.payload, serde_json::json!(0));
+        assert_eq!(letter.last_reason(), Some("too hot"));
+        assert_eq!(letter.source.as_deref(), Some("events"));
         assert_eq!(t.depth(), (0, 0));
     }
 
     #[test]
     fn an_open_entry_delivered_again_is_not_opened_twice() {
-        let t = Tracker::default();
+        let t = Arc::new(Tracker::default());
         assert!(t.open("2-0", 1));
         assert!(!t.open("2-0", 1));
-        t.settle(&[event("2-0", 0)], &[]);
+        acker(&t).ack(&[event("2-0", 0)], &[]);
         assert_eq!(t.take(10).len(), 1);
         assert!(t.open("2-0", 1), "finished entries may come again (a redelivery)");
     }
 
     #[test]
     fn messages_from_elsewhere_and_unknown_entries_are_ignored() {
-        let t = Tracker::default();
+        let t = Arc::new(Tracker::default());
         t.open("3-0", 1);
-        t.settle(&[Message::new(0u8, std::time::Instant::now()), event("9-9", 0)], &[]);
+        acker(&t).ack(&[Message::new(0u8, std::time::Instant::now()), event("9-9", 0)], &[]);
         assert_eq!(t.depth(), (1, 0));
     }
 
     #[test]
     fn failed_acks_go_back_in_front_in_order() {
-        let t = Tracker::default();
+        let t = Arc::new(Tracker::default());
         for id in ["a", "b", "c"] {
             t.open(id, 1);
-            t.settle(&[event(id, 0)], &[]);
+            acker(&t).ack(&[event(id, 0)], &[]);
         }
         let first = t.take(2);
         assert_eq!(first.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
@@ -281,20 +361,9 @@ mod tests {
     }
 
     #[test]
-    fn the_acker_waits_for_the_dead_letter_queue_to_settle_failures() {
-        let t = Arc::new(Tracker::default());
-        let acker = RedisAcker(t.clone());
-        t.open("5-0", 2);
-        acker.ack(&[event("5-0", 0)], &[event("5-0", 1).failed("bad", "too hot")]);
-        assert!(t.take(10).is_empty(), "the failure's letter is not committed yet");
-        (acker.failures_settled())(&["5-0/1"]);
-        assert_eq!(t.take(10), vec![Finished { id: "5-0".into(), processed: 1, failed: 1 }]);
-    }
-
-    #[test]
     fn an_empty_entry_is_finished_at_once() {
         let t = Tracker::default();
         assert!(t.open("4-0", 0));
-        assert_eq!(t.take(1), vec![Finished { id: "4-0".into(), processed: 0, failed: 0 }]);
+        assert_eq!(t.take(1), vec![finished("4-0", 0)]);
     }
 }

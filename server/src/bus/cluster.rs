@@ -29,6 +29,11 @@ pub struct NodeLedger {
     pub claimed_entries: u64,
     /// Events delivered to this node again: claimed, or its own pending ones after a restart.
     pub redelivered: u64,
+    /// Events this node put back from the dead-letter queue (in `published` too).
+    pub replayed: u64,
+    /// Entries that did not decode, kept whole as letters (not in the balance: no node's
+    /// script published them).
+    pub corrupt_entries: u64,
 }
 
 impl NodeLedger {
@@ -43,6 +48,8 @@ impl NodeLedger {
             duplicate_events: f("duplicate_events"),
             claimed_entries: f("claimed_entries"),
             redelivered: f("redelivered"),
+            replayed: f("replayed"),
+            corrupt_entries: f("corrupt_entries"),
         }
     }
 
@@ -55,6 +62,8 @@ impl NodeLedger {
         self.duplicate_events += o.duplicate_events;
         self.claimed_entries += o.claimed_entries;
         self.redelivered += o.redelivered;
+        self.replayed += o.replayed;
+        self.corrupt_entries += o.corrupt_entries;
     }
 
     /// Events with a final outcome.
@@ -107,6 +116,11 @@ pub struct ClusterView {
     pub pending_entries: u64,
     /// Entries not yet delivered to anyone (`None` if Redis cannot tell, after a trim).
     pub lag_entries: Option<u64>,
+    /// Letters in the cluster's dead-letter queue (embedded: this node's).
+    pub dead_letters: u64,
+    /// Letters evicted from it because it was full: with `dead_letters`, every letter ever
+    /// written (`failed + dead_lettered`, once each, when none was purged or replayed).
+    pub dead_letters_evicted: u64,
     /// `published = processed + failed + dead_lettered + in_flight`.
     pub balances: bool,
     /// Why this node's bus is degraded, if it is.
@@ -141,7 +155,14 @@ impl RedisBus {
         let groups: StreamInfoGroupsReply =
             redis::cmd("XINFO").arg("GROUPS").arg(&keys.stream).query_async(&mut conn).await?;
         let group = groups.groups.iter().find(|g| g.name == keys.group);
-        let stream_length: u64 = redis::cmd("XLEN").arg(&keys.stream).query_async(&mut conn).await?;
+        let (stream_length, dead_letters, dead_letters_evicted): (u64, u64, Option<u64>) = redis::pipe()
+            .cmd("XLEN")
+            .arg(&keys.stream)
+            .cmd("XLEN")
+            .arg(&keys.letters)
+            .hget(&keys.letters_meta, "evicted")
+            .query_async(&mut conn)
+            .await?;
         let in_flight: Option<i64> = redis::cmd("GET").arg(&keys.backlog).query_async(&mut conn).await?;
         let ttl = self.inner.config.heartbeat_ttl.as_millis() as i64;
         let mut nodes = Vec::with_capacity(names.len());
@@ -191,6 +212,8 @@ impl RedisBus {
             stream_length,
             pending_entries: group.map_or(0, |g| g.pending as u64),
             lag_entries: group.and_then(|g| g.lag.map(|l| l as u64)),
+            dead_letters,
+            dead_letters_evicted: dead_letters_evicted.unwrap_or(0),
             degraded: self.degraded(),
             lost_publishes: self.inner.lost_publishes.load(Ordering::Relaxed),
             broadcast: {
@@ -234,6 +257,8 @@ pub(crate) fn embedded_view(s: &app::model::StatsSnapshot) -> ClusterView {
         stream_length: 0,
         pending_entries: 0,
         lag_entries: None,
+        dead_letters: s.dead_letters.stored,
+        dead_letters_evicted: s.dead_letters.evicted,
         degraded: None,
         lost_publishes: 0,
         broadcast: BroadcastFigures::default(),

@@ -81,8 +81,10 @@ pub struct Keys {
     pub nodes: String,
     /// Who may claim dead nodes' entries and trim, now (a lease).
     pub reaper: String,
-    /// Poison entries: delivered too often.
-    pub dlq: String,
+    /// The cluster's dead-letter queue: one stream entry per letter (`scripts.rs`).
+    pub letters: String,
+    /// The queue's `next_id` and `evicted` counters.
+    pub letters_meta: String,
     /// This node's heartbeat.
     pub heartbeat: String,
     /// This node's ledger hash.
@@ -98,7 +100,8 @@ impl Keys {
             backlog: "pulse:backlog".into(),
             nodes: "pulse:nodes".into(),
             reaper: "pulse:reaper".into(),
-            dlq: "pulse:dlq".into(),
+            letters: "pulse:letters".into(),
+            letters_meta: "pulse:letters:meta".into(),
             heartbeat: heartbeat_key(node),
             ledger: ledger_key(node),
         }

@@ -12,7 +12,8 @@ use super::acks::{flush_all, flush_loop};
 use super::codec::{self, Entry};
 use super::config::heartbeat_key;
 use super::handle::heartbeat_with_controls;
-use super::scripts::{LEASE, POISON, RELEASE};
+use super::letters::{corrupt, poison};
+use super::scripts::{LEASE, RELEASE};
 use redis::streams::{
     StreamClaimReply, StreamInfoConsumersReply, StreamInfoGroupsReply, StreamPendingCountReply,
     StreamPendingReply,
@@ -194,7 +195,7 @@ async fn claim_from(
         let entry = match codec::decode(raw, times) {
             Ok(e) => e,
             Err(e) => {
-                tracing::error!("claimed from {dead}: {e}");
+                corrupt(bus, raw, &format!("claimed from {dead}: {e}")).await?;
                 continue;
             }
         };
@@ -225,28 +226,6 @@ async fn claim_from(
     }
     tracing::info!(from = %dead, entries, events, poisoned, "claimed the pending entries of a dead node");
     Ok(())
-}
-
-/// Dead-letters `entry` as poison (if still pending): 1 if it was.
-pub(crate) async fn poison(bus: &RedisBus, entry: &Entry) -> redis::RedisResult<u64> {
-    let keys = &bus.inner.keys;
-    let Ok([n, origin, data]) = codec::encode(&entry.origin, &entry.readings) else { return Ok(0) };
-    let done: u64 = POISON
-        .key(&keys.stream)
-        .key(&keys.dlq)
-        .key(&keys.backlog)
-        .key(&keys.ledger)
-        .arg(&keys.group)
-        .arg(&entry.id)
-        .arg(n.1)
-        .arg(origin.1)
-        .arg(data.1)
-        .arg(entry.deliveries)
-        .arg(bus.node())
-        .invoke_async(&mut bus.conn())
-        .await?;
-    tracing::warn!(entry = %entry.id, deliveries = entry.deliveries, events = entry.readings.len(), "dead-lettered a poison entry");
-    Ok(done)
 }
 
 /// Trims entries below the oldest one still needed: the oldest pending, or (none pending) the

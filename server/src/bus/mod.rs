@@ -11,8 +11,9 @@
 //! - `producer.rs`: [`RedisProducer`], the engine's `Producer` reading the group with demand.
 //! - `reader.rs`: the reader task behind the producer (own pending entries first, then new).
 //! - `acks.rs`: the pipeline's acknowledgements → per-entry countdowns → batched `XACK`s.
-//! - `liveness.rs`: the heartbeat, the reaper lease, claims of dead nodes' entries, poison,
-//!   trimming.
+//! - `liveness.rs`: the heartbeat, the reaper lease, claims of dead nodes' entries, trimming.
+//! - `letters.rs`: the cluster's dead-letter queue ([`ClusterLetters`]: list, atomic replay,
+//!   purge), poison and corrupt entries kept as letters.
 //! - `broadcast.rs`: the hub's cluster-scoped broadcasts across nodes (one pub/sub channel).
 //! - `cluster.rs`: the cluster view `GET /api/cluster` answers.
 //! - `record.rs`: a test aid, every acknowledged event's id to a file (`--record-acks`).
@@ -24,6 +25,9 @@
 //!   script that counts the outcomes in the node's ledger hash; an ack that found nothing
 //!   pending is counted as a duplicate, never silently.
 //! - Trimming never removes an undelivered or pending entry (`XTRIM MINID`, never `MAXLEN`).
+//! - A failed event's dead letter is added to the cluster's queue in the script that
+//!   acknowledges its entry (once, even when the entry is acknowledged twice); replay removes
+//!   letters in the script that publishes them again.
 
 mod acks;
 mod broadcast;
@@ -32,6 +36,7 @@ mod codec;
 mod config;
 mod controls;
 mod handle;
+mod letters;
 mod liveness;
 mod producer;
 mod reader;
@@ -39,13 +44,14 @@ mod record;
 mod scripts;
 mod startup;
 
-pub use acks::RedisAcker;
+pub(crate) use acks::RedisAcker;
 pub(crate) use cluster::embedded_view;
 pub use cluster::{BroadcastFigures, ClusterView, NodeLedger, NodeView};
 pub use codec::{EntryId, event_id};
 pub use config::{BusConfig, BusSetting, Keys};
 pub use controls::{Apply, Command, ControlError, Report};
 pub use handle::RedisBus;
+pub use letters::ClusterLetters;
 pub use producer::RedisProducer;
 pub use record::AckRecorder;
 

@@ -6,7 +6,7 @@
 
 use super::RedisBus;
 use super::codec::{self, Entry};
-use super::liveness::poison;
+use super::letters::{corrupt, poison};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamId, StreamPendingCountReply, StreamReadReply};
 use std::time::Duration;
@@ -156,8 +156,10 @@ async fn read(
                 }
                 entries.push(e);
             }
-            // Left pending: a later claim's delivery count dead-letters it as poison.
-            Err(e) => tracing::error!("{e}"),
+            // Kept whole as a letter and acknowledged: never pending for ever, never gone.
+            Err(e) => {
+                corrupt(bus, r, &e.to_string()).await?;
+            }
         }
     }
     if redelivered > 0 {

@@ -47,6 +47,9 @@ pub enum DlqError {
     /// The blocking task running a store call panicked or was cancelled.
     #[error("dead-letter store {}: the blocking task failed: {why}", path.display())]
     Task { path: PathBuf, why: String },
+    /// Redis mode: the cluster's queue in Redis could not be read or changed.
+    #[error("dead-letter queue in redis: {0}")]
+    Cluster(String),
     /// The writer task is gone (its runtime shut down): nothing sent now is written.
     #[error("dead-letter writer has stopped: the letters were not written")]
     WriterStopped,

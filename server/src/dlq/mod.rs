@@ -44,6 +44,8 @@ mod tests;
 pub use entry::{Entry, FailureRecord, Page};
 pub use error::DlqError;
 pub use letter::{DeadLetter, now_ms};
+/// The stored record of a letter, and back: the cluster's queue (redis mode) keeps the same.
+pub(crate) use letter::{decode as decode_letter, encode as encode_letter};
 pub use replay::{ReplayError, Selection};
 pub use store::{Appended, DeadLetters};
 pub use writer::DeadLetterWriter;

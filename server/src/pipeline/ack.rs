@@ -190,11 +190,6 @@ impl<T: Send + 'static> Drop for InFlight<T> {
     }
 }
 
-/// Told the cluster-wide ids ([`crate::pipeline::EVENT_ID`]) of messages whose outcome is
-/// settled, by an acknowledger that settles later than the pipeline acknowledges (the
-/// dead-letter queue, once letters are committed); the Redis bus acknowledges their entries.
-pub type Settled = Arc<dyn Fn(&[&str]) + Send + Sync>;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -188,6 +188,24 @@ impl<T> Message<T> {
             Status::Ok => None,
         }
     }
+
+    /// Every failure so far as (kind, reason), oldest first: the earlier attempts' (kept in
+    /// [`PREVIOUS_FAILURE`] metadata as `kind: reason`), then this one's. What a dead letter
+    /// records.
+    pub fn failures(&self) -> Vec<(String, String)> {
+        let mut failures: Vec<(String, String)> = self
+            .metadata
+            .get_all(PREVIOUS_FAILURE)
+            .map(|f| match f.split_once(": ") {
+                Some((kind, reason)) => (kind.to_owned(), reason.to_owned()),
+                None => (f.to_owned(), f.to_owned()),
+            })
+            .collect();
+        if let Some(f) = self.failure() {
+            failures.push((f.kind.to_owned(), f.reason.clone()));
+        }
+        failures
+    }
 }
 
 #[cfg(test)]
@@ -241,5 +259,7 @@ mod tests {
         assert_eq!(m.metadata.get_all(PREVIOUS_FAILURE).collect::<Vec<_>>(), ["panic: boom"]);
         m.fail_permanently("invalid", "no");
         assert!(m.failure().is_some_and(|f| f.permanent));
+        let pair = |k: &str, r: &str| (k.to_owned(), r.to_owned());
+        assert_eq!(m.failures(), [pair("panic", "boom"), pair("invalid", "no")], "oldest first");
     }
 }

@@ -72,7 +72,7 @@ pub mod testing;
 mod topology;
 mod window;
 
-pub use ack::{AckChain, Acknowledger, Settled};
+pub use ack::{AckChain, Acknowledger};
 pub use config::{BatcherConfig, PipelineConfig, PipelineError, ProcessorConfig};
 pub use handle::Pipeline;
 pub use handler::{BatchInfo, Handler};

@@ -155,6 +155,11 @@ pub(crate) fn assert_balanced_at(view: &Value, events: u64) {
     assert_eq!(finished, events, "every event reached a final outcome, counted once per entry: {total}");
     assert_eq!(view["balances"], true);
     assert_eq!(count(&total["duplicate_entries"]), 0, "a SIGKILLed node cannot ack late: {total}");
+    // Each failure's letter was added with its entry's ack: once, however often the entry
+    // was delivered (a letter written before a crash and again after would count twice).
+    let letters = count(&view["dead_letters"]) + count(&view["dead_letters_evicted"]);
+    let failures = count(&total["failed"]) + count(&total["dead_lettered"]);
+    assert_eq!(letters, failures, "one dead letter per failed event, in the cluster's queue: {view}");
 }
 
 /// Events a SIGKILLed node can leave for others to redeliver, from its settings (defaults):

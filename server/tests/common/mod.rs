@@ -222,6 +222,27 @@ impl ServerProcess {
         res.status().as_u16()
     }
 
+    /// Calls server function `endpoint`, which must succeed, and decodes its postcard answer.
+    pub(crate) async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> T {
+        let res = reqwest::Client::new()
+            .post(format!("{}/rpc/{endpoint}", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        let body = res.bytes().await.expect("body");
+        if status != 200 {
+            let error: Result<AppError, _> = postcard::from_bytes(&body);
+            panic!("{endpoint} {form:?} answered {status}: {error:?}");
+        }
+        postcard::from_bytes(&body).unwrap_or_else(|e| panic!("{endpoint}: not the expected answer: {e}"))
+    }
+
     /// Sends SIGTERM (through `kill`, so the tests need no unsafe code).
     pub(crate) fn terminate(&self) {
         let status = std::process::Command::new("kill")

@@ -115,6 +115,7 @@ fn ClusterBody(v: ClusterInfo, cs: ClusterState) -> impl IntoView {
                 <tr><td>"Stream length"</td><td class="num">{format::count(v.stream_length)}</td></tr>
                 <tr><td>"Pending (delivered, not acked)"</td><td class="num">{format::count(v.pending_entries)}</td></tr>
                 <tr><td>"Lag (not yet delivered)"</td><td class="num">{v.lag_entries.map_or_else(|| "—".into(), format::count)}</td></tr>
+                <tr><td>"Dead letters (one queue for every node)"</td><td class="num" data-testid="bus-dead-letters">{format::count(v.dead_letters)}</td></tr>
                 <tr><td>"Broadcasts sent / received / dropped / gaps"</td><td class="num">{v.broadcast.map(format::count).join(" / ")}</td></tr>
                 <tr><td>"Publishes lost (Redis unreachable)"</td><td class="num">{format::count(v.lost_publishes)}</td></tr>
             </tbody></table>
