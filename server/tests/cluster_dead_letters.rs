@@ -124,3 +124,38 @@ async fn the_queue_keeps_its_capacity_and_counts_what_it_evicted() {
     assert_eq!(stats.failed, 80, "the node's own ledger counts its failures once acknowledged");
     assert_eq!(stats.in_flight, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_that_does_not_decode_is_kept_whole_as_a_letter_and_acknowledged() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let a = node(&redis, &data, "a", &[]).await;
+    // Written by something that is not Pulse: it says 2 events, its data is not postcard.
+    let id: String = redis::cmd("XADD")
+        .arg("pulse:events")
+        .arg("*")
+        .arg("n")
+        .arg("2")
+        .arg("o")
+        .arg("intruder")
+        .arg("d")
+        .arg("not postcard")
+        .query_async(&mut redis.conn().await)
+        .await
+        .expect("XADD");
+    let (status, _, _) = post(&a, &batch(1, 10, 1_000)).await;
+    assert_eq!(status, 202, "a good entry after it is processed as usual");
+    let view = settled(&a, 1).await;
+    let total = &view["total"];
+    assert_eq!(count(&total["corrupt_entries"]), 1, "{view}");
+    assert_eq!((count(&total["published"]), count(&total["processed"])), (10, 10), "{view}");
+    assert_eq!(view["balances"], true, "not counted as published by anyone, not in the balance");
+    let letter = page(&a).await.entries.remove(0);
+    assert_eq!(letter.payload["entry"], id.as_str());
+    assert_eq!(letter.payload["fields"]["o"], "intruder");
+    assert_eq!(letter.failures.last().map(|f| f.kind.as_str()), Some("corrupt"), "{letter:?}");
+    // Replaying it removes it (it is not a reading) and publishes nothing.
+    assert_eq!(a.call::<u64>("replay_dead_letters", &[("all", "true")]).await, 0);
+    assert_eq!(page(&a).await.total, 0);
+    assert_eq!(count(&quiescent(&a).await["total"]["published"]), 10);
+}
