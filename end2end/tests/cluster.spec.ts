@@ -61,3 +61,24 @@ test("a control for every node, clicked on one node's page, shows as applied on 
   await b.getByTestId("all-concurrency").click();
   await expect(applied(a)).toHaveText([/^flowing · 2 processors/, /^flowing · 2 processors/], { timeout: 10_000 });
 });
+
+test("a failure on one node is in the other node's dead-letter list, and replayed from there", async ({ browser }) => {
+  const b = await browser.newPage();
+  await b.goto(`${clusterURLs[1]}/`);
+  await expect(b.locator("main[data-hydrated='true']")).toBeVisible({ timeout: 15_000 });
+  await expect(b.getByTestId("connection")).toHaveText("live");
+  // Published and failed on node a: out of range.
+  const sensor = `xnode-${Date.now()}`;
+  const res = await b.request.post(`${clusterURLs[0]}/api/events`, { data: [{ sensor, kind: "pressure", value: 5000 }] });
+  expect(res.status()).toBe(202);
+  const row = b.getByTestId("dlq-list").locator("li", { hasText: sensor });
+  await expect(row).toContainText("pressure 5000 out of range", { timeout: 10_000 });
+  const replayedBefore = (await (await b.request.get(`${clusterURLs[0]}/api/cluster`)).json()).total.replayed;
+  // Replayed through node b's page: it leaves the one queue, is published again, fails again.
+  await row.getByRole("button", { name: /Replay letter/ }).click();
+  await expect(b.getByTestId("dlq-outcome")).toHaveText("Replayed 1 letter.");
+  await expect
+    .poll(async () => (await (await b.request.get(`${clusterURLs[0]}/api/cluster`)).json()).total.replayed, { timeout: 10_000 })
+    .toBe(replayedBefore + 1);
+  await expect(row).toBeVisible({ timeout: 10_000 });
+});

@@ -5,7 +5,9 @@
 //! through it, so this measures the coordination cost and prints CPU per event, not only
 //! rates). AOF everysec, automatic rewrites off. Then publish→ack p50/p99 of one node at a
 //! steady 10,000 readings/s, embedded and redis (in redis mode from the entry's `XADD`, by its
-//! id's timestamp). Interleaved runs, medians [range].
+//! id's timestamp). Interleaved runs, medians [range]. Batch entries are the simulator's
+//! slices (one publish per 10 ms tick, split at `--bus-entry-max`, 1,000); the "1 event per
+//! entry" rows set `--bus-entry-max 1`.
 //! Run: `cargo bench -p server --bench cluster` (`-- --quick`: 1 run of 2 s per row). Needs
 //! Debian's `redis-server`; without it the bench says so and stops.
 
@@ -60,6 +62,9 @@ fn redis_cpu_s(port: u16) -> f64 {
     field("used_cpu_user:").unwrap_or(0.0) + field("used_cpu_sys:").unwrap_or(0.0)
 }
 
+/// A bench row: its name, nodes, redis or embedded, the nodes' extra settings.
+type Row<'a> = (&'a str, usize, bool, &'a [(&'a str, &'a str)]);
+
 /// What one run measured.
 #[derive(Clone, Copy)]
 struct Figures {
@@ -72,7 +77,7 @@ struct Figures {
 }
 
 /// One run: `nodes` nodes, their simulators offering `offered` readings/s in all.
-async fn run(nodes: usize, redis: bool, offered: u32, window: Duration) -> Figures {
+async fn run(nodes: usize, redis: bool, env: &[(&str, &str)], offered: u32, window: Duration) -> Figures {
     let dir = tempfile::tempdir().expect("temp dir");
     let rport = free_port();
     let mut redis_child: Option<Child> = redis.then(|| {
@@ -107,7 +112,8 @@ async fn run(nodes: usize, redis: bool, offered: u32, window: Duration) -> Figur
             .stderr(Stdio::null());
         if redis {
             cmd.env("PULSE_BUS", format!("redis://127.0.0.1:{rport}"))
-                .env("PULSE_NODE_NAME", format!("n{i}"));
+                .env("PULSE_NODE_NAME", format!("n{i}"))
+                .envs(env.iter().copied());
         }
         children.push(cmd.spawn().expect("server"));
         let base = format!("http://127.0.0.1:{port}");
@@ -171,29 +177,35 @@ fn main() {
     }
     let quick = std::env::args().any(|a| a == "--quick");
     let (runs, window) = if quick { (1, Duration::from_secs(2)) } else { (5, Duration::from_secs(5)) };
-    let rows: [(&str, usize, bool); 4] = [
-        ("embedded, 1 node", 1, false),
-        ("redis, 1 node", 1, true),
-        ("redis, 2 nodes", 2, true),
-        ("redis, 3 nodes", 3, true),
+    // One event per entry: each entry is read, tracked and acknowledged on its own (the cost
+    // per entry, undiluted); read-ahead 256 entries so a read still fetches a useful amount.
+    let single: &[(&str, &str)] = &[("PULSE_BUS_ENTRY_MAX", "1"), ("PULSE_BUS_READ_AHEAD", "256")];
+    let rows: [Row; 7] = [
+        ("embedded, 1 node", 1, false, &[]),
+        ("redis, 1 node", 1, true, &[]),
+        ("redis, 2 nodes", 2, true, &[]),
+        ("redis, 3 nodes", 3, true, &[]),
+        ("redis, 1 node, 1 event per entry", 1, true, single),
+        ("redis, 2 nodes, 1 event per entry", 2, true, single),
+        ("redis, 3 nodes, 1 event per entry", 3, true, single),
     ];
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let mut results: Vec<Vec<Figures>> = vec![Vec::new(); rows.len()];
     let mut latency: Vec<Vec<Figures>> = vec![Vec::new(); 2];
     for _ in 0..runs {
-        for (i, (_, nodes, redis)) in rows.iter().enumerate() {
-            results[i].push(runtime.block_on(run(*nodes, *redis, OFFERED, window)));
+        for (i, (_, nodes, redis, env)) in rows.iter().enumerate() {
+            results[i].push(runtime.block_on(run(*nodes, *redis, env, OFFERED, window)));
         }
         for (i, redis) in [false, true].into_iter().enumerate() {
-            latency[i].push(runtime.block_on(run(1, redis, STEADY, window)));
+            latency[i].push(runtime.block_on(run(1, redis, &[], STEADY, window)));
         }
     }
     println!(
         "| run (simulator in the nodes, {OFFERED} offered/s) | events/s | node CPU µs/event | Redis CPU µs/event |"
     );
     println!("|---|---|---|---|");
-    for ((name, _, _), r) in rows.iter().zip(&results) {
+    for ((name, _, _, _), r) in rows.iter().zip(&results) {
         let col = |k: fn(&Figures) -> f64| median_range(&mut r.iter().map(k).collect::<Vec<_>>());
         println!(
             "| {name} | {} | {} | {} |",

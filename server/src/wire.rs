@@ -229,6 +229,7 @@ pub(crate) fn cluster(v: bus::ClusterView) -> app::model::ClusterInfo {
         degraded: v.degraded,
         broadcast: [v.broadcast.sent, v.broadcast.received, v.broadcast.dropped, v.broadcast.gaps],
         lost_publishes: v.lost_publishes,
+        refused_publishes: v.refused_publishes,
     }
 }
 

@@ -53,6 +53,12 @@ async fn past_the_backlog_bound_ingest_answers_503_with_retry_after() {
     let view = cluster(&a).await;
     assert_eq!(count(&view["total"]["published"]), 80, "the refused batch was not added");
     assert!(count(&view["in_flight"]) <= 100);
+    // The node last saw a full backlog; once it drained, the same batch is taken again (the
+    // node asks Redis rather than trusting what it saw).
+    assert_eq!(a.rpc("set_rate_limit", &[]).await, 200, "lift the rate limit");
+    quiescent(&a).await;
+    let (status, _, body) = post(&a, &batch(80, 80, 1000)).await;
+    assert_eq!(status, 202, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,4 +303,24 @@ async fn a_control_for_every_node_reaches_each_and_each_reports_what_it_applied(
         (!a.stats().await.pipeline.controls.paused).then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_bigger_than_the_entry_max_becomes_several_entries_in_one_step() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let a = node(&redis, &data, "a", &[("PULSE_BUS_ENTRY_MAX", "10")]).await;
+    let (status, _, body) = post(&a, &batch(1, 25, 1_000)).await;
+    assert_eq!((status, count(&body["accepted"])), (202, 25), "{body}");
+    let view = quiescent(&a).await;
+    assert_eq!((count(&view["total"]["published"]), count(&view["total"]["processed"])), (25, 25));
+    // Every acknowledged event's id is `<entry>/<index>`: 3 entries of 10, 10 and 5.
+    let acks = std::fs::read_to_string(data.path().join("a.acks")).expect("the acks file");
+    let mut sizes: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for line in acks.lines() {
+        let id = line.split(' ').next().expect("an event id");
+        let (entry, _) = id.rsplit_once('/').expect("<entry>/<index>");
+        *sizes.entry(entry.to_owned()).or_default() += 1;
+    }
+    assert_eq!(sizes.into_values().collect::<Vec<_>>(), [10, 10, 5], "in publish order");
 }

@@ -76,6 +76,8 @@ pub struct ClusterInfo {
     /// Events this node's own publishes (simulator, page buttons, replay) could not put into
     /// Redis: counted and logged, never silent.
     pub lost_publishes: u64,
+    /// Events this node's own publishes offered that the backlog bound refused.
+    pub refused_publishes: u64,
 }
 
 /// Something that happened to the cluster, seen between two views of it.

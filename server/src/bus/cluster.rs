@@ -128,6 +128,9 @@ pub struct ClusterView {
     /// Events this node's detached publishes (simulator, server functions, replay) could not
     /// put into Redis: they had been taken, and are lost (logged).
     pub lost_publishes: u64,
+    /// Events this node's detached publishes offered that the backlog bound refused
+    /// (back-pressure: the simulator's excess at saturation).
+    pub refused_publishes: u64,
     /// This node's broadcasts across nodes: items sent, received, dropped; resubscriptions.
     pub broadcast: BroadcastFigures,
 }
@@ -216,6 +219,7 @@ impl RedisBus {
             dead_letters_evicted: dead_letters_evicted.unwrap_or(0),
             degraded: self.degraded(),
             lost_publishes: self.inner.lost_publishes.load(Ordering::Relaxed),
+            refused_publishes: self.inner.refused_publishes.load(Ordering::Relaxed),
             broadcast: {
                 let b = &self.inner.broadcast;
                 BroadcastFigures {
@@ -261,6 +265,7 @@ pub(crate) fn embedded_view(s: &app::model::StatsSnapshot) -> ClusterView {
         dead_letters_evicted: s.dead_letters.evicted,
         degraded: None,
         lost_publishes: 0,
+        refused_publishes: 0,
         broadcast: BroadcastFigures::default(),
     }
 }

@@ -48,14 +48,19 @@ pub(crate) fn from_wire(wire: Vec<Wire>) -> Vec<SensorReading> {
     wire.into_iter().map(|(sensor, kind, value, at)| SensorReading { sensor, kind, value, at }).collect()
 }
 
-/// The fields of a new entry, in `XADD` order: `n`, `o`, `d`.
-pub(crate) fn encode(
-    origin: &str,
-    readings: &[SensorReading],
-) -> Result<[(&'static str, Vec<u8>); 3], BusError> {
+/// The events of one new entry (its `n` field) and their data (its `d` field).
+pub(crate) fn encode(readings: &[SensorReading]) -> Result<(usize, Vec<u8>), BusError> {
     let data = postcard::to_allocvec(&to_wire(readings))
         .map_err(|e| BusError::Corrupt { id: "(new)".into(), why: format!("cannot encode: {e}") })?;
-    Ok([("n", readings.len().to_string().into_bytes()), ("o", origin.as_bytes().to_vec()), ("d", data)])
+    Ok((readings.len(), data))
+}
+
+/// A publish batch as entries of at most `entry_max` events, each encoded.
+pub(crate) fn encode_entries(
+    readings: &[SensorReading],
+    entry_max: usize,
+) -> Result<Vec<(usize, Vec<u8>)>, BusError> {
+    readings.chunks(entry_max.max(1)).map(encode).collect()
 }
 
 /// Reads an entry's fields back; `deliveries` as known to the caller.
@@ -91,16 +96,19 @@ mod tests {
             .collect()
     }
 
-    fn as_read(id: &str, fields: &[(&'static str, Vec<u8>)]) -> StreamId {
+    /// An entry as `XREADGROUP` hands it back, from what the publish script was given.
+    fn as_read(id: &str, origin: &str, (n, data): &(usize, Vec<u8>)) -> StreamId {
+        let fields =
+            [("n", n.to_string().into_bytes()), ("o", origin.as_bytes().to_vec()), ("d", data.clone())];
         let map: HashMap<String, Value> =
-            fields.iter().map(|(k, v)| ((*k).to_owned(), Value::BulkString(v.clone()))).collect();
+            fields.into_iter().map(|(k, v)| (k.to_owned(), Value::BulkString(v))).collect();
         StreamId { id: id.into(), map, ..Default::default() }
     }
 
     #[test]
     fn an_entry_round_trips() {
-        let fields = encode("node-a", &readings(3)).expect("encodes");
-        let back = decode(&as_read("5-0", &fields), 2).expect("decodes");
+        let entry = encode(&readings(3)).expect("encodes");
+        let back = decode(&as_read("5-0", "node-a", &entry), 2).expect("decodes");
         assert_eq!(
             back,
             Entry { id: "5-0".into(), origin: "node-a".into(), readings: readings(3), deliveries: 2 }
@@ -108,21 +116,34 @@ mod tests {
     }
 
     #[test]
+    fn a_big_batch_becomes_entries_of_at_most_entry_max_in_order() {
+        let entries = encode_entries(&readings(7), 3).expect("encodes");
+        assert_eq!(entries.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [3, 3, 1]);
+        let back: Vec<SensorReading> = entries
+            .iter()
+            .enumerate()
+            .flat_map(|(i, e)| decode(&as_read(&format!("{i}-0"), "a", e), 1).expect("decodes").readings)
+            .collect();
+        assert_eq!(back, readings(7));
+        assert_eq!(encode_entries(&readings(2), 0).expect("encodes").len(), 2, "0 means 1");
+    }
+
+    #[test]
     fn events_are_compact() {
-        let fields = encode("a", &readings(100)).expect("encodes");
+        let (_, data) = encode(&readings(100)).expect("encodes");
         let json = serde_json::to_vec(&readings(100)).expect("json");
-        assert!(fields[2].1.len() * 2 < json.len(), "postcard {} vs JSON {}", fields[2].1.len(), json.len());
+        assert!(data.len() * 2 < json.len(), "postcard {} vs JSON {}", data.len(), json.len());
     }
 
     #[test]
     fn a_damaged_entry_is_refused_with_its_id() {
-        let mut fields = encode("a", &readings(2)).expect("encodes").to_vec();
-        fields[0].1 = b"3".to_vec();
-        let e = decode(&as_read("9-1", &fields), 1).expect_err("n disagrees");
+        let (_, data) = encode(&readings(2)).expect("encodes");
+        let e = decode(&as_read("9-1", "a", &(3, data.clone())), 1).expect_err("n disagrees");
         assert!(e.to_string().starts_with("entry 9-1: n says 3"), "{e}");
-        fields[2].1 = vec![0xff; 3];
-        assert!(decode(&as_read("9-1", &fields), 1).is_err());
-        assert!(decode(&as_read("9-1", &fields[..2]), 1).is_err());
+        assert!(decode(&as_read("9-1", "a", &(2, vec![0xff; 3])), 1).is_err());
+        let mut no_data = as_read("9-1", "a", &(2, data));
+        no_data.map.remove("d");
+        assert!(decode(&no_data, 1).is_err());
     }
 
     #[test]

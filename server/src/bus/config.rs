@@ -50,6 +50,8 @@ pub struct BusConfig {
     pub backlog_bound: u64,
     /// Entries a node reads ahead of its pipeline's demand: what a dead node leaves to claim.
     pub read_ahead: usize,
+    /// Most events in one entry: a bigger publish becomes several entries (one script call).
+    pub entry_max: usize,
     /// Deliveries after which an entry is dead-lettered as poison instead of claimed again.
     pub max_deliveries: u64,
     /// How long a heartbeat lives; refreshed every third of it. A node without one is dead.

@@ -16,7 +16,8 @@ use app::model::SensorReading;
 use redis::streams::{StreamId, StreamRangeReply};
 use std::collections::BTreeSet;
 
-/// Most letters replayed in one script call (one entry of the events stream).
+/// Most letters replayed in one script call (one entry of the events stream, so never more
+/// than `--bus-entry-max` either).
 const REPLAY_CHUNK: usize = 1_000;
 
 /// The cluster's dead-letter queue, through this node: a cheap clone.
@@ -113,6 +114,7 @@ impl ClusterLetters {
             Selection::All => None,
             Selection::Ids(ids) => Some(ids.into_iter().collect::<BTreeSet<_>>().into_iter().rev().collect()),
         };
+        let chunk_max = REPLAY_CHUNK.min(self.bus.inner.config.entry_max.max(1));
         let mut after = 0u64;
         let mut replayed = 0u64;
         loop {
@@ -123,14 +125,14 @@ impl ClusterLetters {
                         .arg(format!("({after}-0"))
                         .arg(format!("{up_to}-0"))
                         .arg("COUNT")
-                        .arg(REPLAY_CHUNK)
+                        .arg(chunk_max)
                         .query_async(&mut conn)
                         .await
                         .map_err(|e| self.trouble(e))?;
                     range.ids
                 }
                 Some(ids) => {
-                    let take: Vec<u64> = (0..REPLAY_CHUNK).map_while(|_| ids.pop()).collect();
+                    let take: Vec<u64> = (0..chunk_max).map_while(|_| ids.pop()).collect();
                     if take.is_empty() {
                         return Ok(replayed);
                     }
@@ -172,16 +174,17 @@ impl ClusterLetters {
             if readings.len() < letters.len() {
                 tracing::warn!("{} dead letters are not readings: removed", letters.len() - readings.len());
             }
-            let [n, origin, data] = codec::encode(bus.node(), &readings)?;
+            // One entry whatever `--bus-entry-max` says: the script adds exactly one.
+            let (n, data) = codec::encode(&readings)?;
             let mut call = REPLAY.prepare_invoke();
             call.key(&keys.letters)
                 .key(&keys.stream)
                 .key(&keys.backlog)
                 .key(&keys.ledger)
                 .arg(bus.inner.config.backlog_bound)
-                .arg(n.1)
-                .arg(origin.1)
-                .arg(data.1);
+                .arg(n)
+                .arg(bus.node())
+                .arg(data);
             for (id, _) in &letters {
                 call.arg(id);
             }

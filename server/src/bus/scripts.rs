@@ -18,9 +18,11 @@
 use redis::Script;
 use std::sync::LazyLock;
 
-/// Publish: refuses past the backlog bound, else `XADD`s the entry, adds its events to the
-/// backlog and to the node's `published`. KEYS: stream, backlog, ledger. ARGV: bound, n,
-/// origin, data. Returns `{1, id, backlog}` or `{0, "", backlog}`.
+/// Publish: refuses past the backlog bound, else `XADD`s the batch's entries (a batch bigger
+/// than `--bus-entry-max` is several), adds its events to the backlog and to the node's
+/// `published`: all of the batch or none of it. KEYS: stream, backlog, ledger. ARGV: bound,
+/// events in all, origin, then per entry: its events, its data. Returns `{1, last entry id,
+/// backlog}` or `{0, "", backlog}`.
 pub(crate) static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -29,7 +31,10 @@ local n = tonumber(ARGV[2])
 if backlog + n > tonumber(ARGV[1]) then
   return {0, '', backlog}
 end
-local id = redis.call('XADD', KEYS[1], '*', 'n', ARGV[2], 'o', ARGV[3], 'd', ARGV[4])
+local id = ''
+for i = 4, #ARGV, 2 do
+  id = redis.call('XADD', KEYS[1], '*', 'n', ARGV[i], 'o', ARGV[3], 'd', ARGV[i + 1])
+end
 redis.call('INCRBY', KEYS[2], n)
 redis.call('HINCRBY', KEYS[3], 'published', n)
 return {1, id, backlog + n}

@@ -142,6 +142,7 @@ impl From<Settings> for ServerConfig {
                     node: s.node_name.unwrap_or_else(default_node_name),
                     backlog_bound: s.bus_backlog,
                     read_ahead: s.bus_read_ahead as usize,
+                    entry_max: s.bus_entry_max as usize,
                     max_deliveries: s.bus_max_deliveries,
                     heartbeat_ttl: Duration::from_millis(s.heartbeat_ttl_ms),
                     addr: s.addr.unwrap_or(s.site_addr).to_string(),

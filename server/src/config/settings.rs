@@ -244,6 +244,12 @@ pub struct Settings {
           value_parser = clap::value_parser!(u32).range(1..=1024), help_heading = CLUSTER)]
     pub bus_read_ahead: u32,
 
+    /// Most events in one stream entry: a bigger publish is split into several entries, all
+    /// added in one atomic step (an entry is redelivered whole) [range: 1..=100000]
+    #[arg(long, env = "PULSE_BUS_ENTRY_MAX", value_name = "N", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = CLUSTER)]
+    pub bus_entry_max: u32,
+
     /// Deliveries after which an entry is dead-lettered as poison [range: 1..=1000]
     #[arg(long, env = "PULSE_BUS_MAX_DELIVERIES", value_name = "N", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=1000), help_heading = CLUSTER)]

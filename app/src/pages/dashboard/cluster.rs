@@ -118,6 +118,7 @@ fn ClusterBody(v: ClusterInfo, cs: ClusterState) -> impl IntoView {
                 <tr><td>"Dead letters (one queue for every node)"</td><td class="num" data-testid="bus-dead-letters">{format::count(v.dead_letters)}</td></tr>
                 <tr><td>"Broadcasts sent / received / dropped / gaps"</td><td class="num">{v.broadcast.map(format::count).join(" / ")}</td></tr>
                 <tr><td>"Publishes lost (Redis unreachable)"</td><td class="num">{format::count(v.lost_publishes)}</td></tr>
+                <tr><td>"Publishes refused (backlog full)"</td><td class="num">{format::count(v.refused_publishes)}</td></tr>
             </tbody></table>
         </section>
         <section class="panel" aria-label="Timeline">
