@@ -65,6 +65,13 @@ async fn a_killed_nodes_pending_entries_are_claimed_and_the_cluster_ledger_balan
     let redis = RedisServer::start().await;
     let data = tempfile::tempdir().expect("temp dir");
     let (nodes, held) = load_then_kill(&redis, &data, "c", &[]).await;
+    let killed = std::time::Instant::now();
+    until("c's entries to be claimed", Duration::from_secs(20), || async {
+        (count(&cluster(&nodes[0]).await["total"]["claimed_entries"]) >= held).then_some(())
+    })
+    .await;
+    // Printed for the record (the closing note), not asserted: wall-clock time.
+    println!("time to claim: {:?} after the SIGKILL (heartbeat TTL 1 s)", killed.elapsed());
     let view = quiescent(&nodes[0]).await;
     println!("c held {held} pending entries when killed; the cluster then: {view:#}");
     assert_balanced(&view);
