@@ -186,3 +186,63 @@ async fn a_planned_stop_drains_acks_and_leaves_with_nothing_redelivered() {
     let b_row = view["nodes"].as_array().and_then(|n| n.iter().find(|n| n["name"] == "b")).expect("b listed");
     assert_eq!(b_row["status"], "left");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reaper_within_its_grace_claims_nothing_from_a_node_that_looks_dead() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut conn = redis.conn().await;
+    // TTL 6 s: a heartbeats every 2 s; a reaper's grace after its start (or any trouble) is
+    // 7 s, and it claims entries idle for 3 s.
+    let ttl = [("PULSE_HEARTBEAT_TTL_MS", "6000")];
+    let a = node(&redis, &data, "a", &ttl).await;
+    assert_eq!(a.rpc("set_paused", &[("paused", "true")]).await, 200);
+    for i in 0..10 {
+        let (status, _, body) = post(&a, &batch(i * 10 + 1, 10, 1_000)).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    // The lease goes to b before b starts: b reaps from its first round, a no longer does.
+    let () = redis::cmd("SET")
+        .arg("pulse:reaper")
+        .arg("b")
+        .arg("PX")
+        .arg(60_000)
+        .query_async(&mut conn)
+        .await
+        .expect("SET");
+    // a's entries pending and idle long enough to be claimed, were a dead.
+    until("a's pending entries to idle 3 s", Duration::from_secs(20), || {
+        let mut conn = conn.clone();
+        async move {
+            let p: redis::streams::StreamPendingCountReply = redis::cmd("XPENDING")
+                .arg("pulse:events")
+                .arg("pulse")
+                .arg("-")
+                .arg("+")
+                .arg(100)
+                .arg("a")
+                .query_async(&mut conn)
+                .await
+                .expect("XPENDING");
+            (!p.ids.is_empty() && p.ids.iter().all(|e| e.last_delivered_ms > 3_100)).then_some(())
+        }
+    })
+    .await;
+    let b = node(&redis, &data, "b", &ttl).await;
+    // For 5 s (inside b's 7 s grace) a looks dead to everyone: its heartbeat key is deleted
+    // every 50 ms, faster than a writes it again. Without the grace, b's reaper (every 2 s)
+    // claims a's idle entries in its first rounds.
+    let looks_dead = std::time::Instant::now();
+    while looks_dead.elapsed() < Duration::from_secs(5) {
+        let _: u64 = redis::cmd("DEL").arg("pulse:node:a").query_async(&mut conn).await.expect("DEL");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let view = cluster(&b).await;
+    assert_eq!(count(&view["total"]["claimed_entries"]), 0, "nothing claimed within the grace: {view}");
+    assert!(count(&row(&view, "a")["pending_entries"]) > 0, "a still holds its entries: {view}");
+    // a comes back to life: its heartbeat returns and it finishes its own entries.
+    assert_eq!(a.rpc("set_paused", &[("paused", "false")]).await, 200);
+    let view = quiescent(&b).await;
+    assert_eq!(count(&view["total"]["processed"]), 100);
+    assert_eq!(count(&view["total"]["claimed_entries"]), 0, "{view}");
+}
