@@ -55,7 +55,8 @@ impl Backend for AppState {
     fn publish_sample(&self, count: u32) -> BoxFuture<'_, Result<u64, AppError>> {
         Box::pin(async move {
             let readings = demo::generate(count as usize, &mut fastrand::Rng::new());
-            self.ingest.try_publish(readings).map_err(ingest_error)
+            // Waits for Redis' answer in redis mode: a refusal shows on the page.
+            self.ingest.publish(readings).await.map_err(ingest_error)
         })
     }
 
@@ -75,7 +76,7 @@ impl Backend for AppState {
                 value: 21.0,
                 at: Some(unix_ms()),
             };
-            self.ingest.try_publish(vec![reading]).map_err(ingest_error)?;
+            self.ingest.publish(vec![reading]).await.map_err(ingest_error)?;
             tracing::info!("processor crash requested: a reading whose handler panics was published");
             Ok(())
         })
@@ -151,7 +152,7 @@ impl Backend for AppState {
                         "the pipeline's topic {topic:?} takes plain broadcasts only"
                     )));
                 }
-                return self.ingest.try_publish(readings).map_err(ingest_error);
+                return self.ingest.publish(readings).await.map_err(ingest_error);
             }
             // Other topics are outside the pipeline's ledger; a blocking tap without room must
             // not hold the caller forever.

@@ -5,9 +5,10 @@
 //! (HTTP answers 503 with `Retry-After`, so a client never gets 202 for an event that is then
 //! lost; a replay stops with the rest still queued).
 //!
-//! With the Redis bus, [`Ingest::publish`] (HTTP) waits for Redis to confirm the batch's entry,
-//! and `try_publish` (simulator, server functions, replay) hands it to a bounded set of
-//! detached publishes (`bus::RedisBus`); the ledger that balances is then the cluster's.
+//! With the Redis bus, [`Ingest::publish`] (HTTP, server functions) waits for Redis to confirm
+//! the batch's entries, and `try_publish` (the simulator, which cannot wait) hands it to a
+//! bounded set of detached publishes (`bus::RedisBus`); the ledger that balances is then the
+//! cluster's.
 
 use crate::bus::{BusError, RedisBus};
 use crate::pubsub::{PubSub, PubSubError, Published};
