@@ -187,18 +187,22 @@ async fn a_planned_stop_drains_acks_and_leaves_with_nothing_redelivered() {
     assert_eq!(b_row["status"], "left");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reaper_within_its_grace_claims_nothing_from_a_node_that_looks_dead() {
-    let redis = RedisServer::start().await;
-    let data = tempfile::tempdir().expect("temp dir");
+/// TTL 6 s: a node heartbeats every 2 s; a reaper's grace after its start (or any trouble) is
+/// 7 s, and it claims entries idle for 3 s.
+const LONG_TTL: [(&str, &str); 1] = [("PULSE_HEARTBEAT_TTL_MS", "6000")];
+
+/// Node a, paused, holding 4 entries (its read-ahead) of the 10 posted (100 events), idle past
+/// the claim threshold; the lease handed to b, which is started. Returns a and b.
+async fn a_holds_idle_entries_and_b_reaps(
+    redis: &RedisServer,
+    data: &tempfile::TempDir,
+) -> (ServerProcess, ServerProcess) {
     let mut conn = redis.conn().await;
-    // TTL 6 s: a heartbeats every 2 s; a reaper's grace after its start (or any trouble) is
-    // 7 s, and it claims entries idle for 3 s.
-    let ttl = [("PULSE_HEARTBEAT_TTL_MS", "6000")];
-    let a = node(&redis, &data, "a", &ttl).await;
+    let a = node(redis, data, "a", &LONG_TTL).await;
     assert_eq!(a.rpc("set_paused", &[("paused", "true")]).await, 200);
     for i in 0..10 {
-        let (status, _, body) = post(&a, &batch(i * 10 + 1, 10, 1_000)).await;
+        // s-0 .. s-99; s-0 is out of range (it fails, and has a letter).
+        let (status, _, body) = post(&a, &batch(i * 10, 10, 1_000)).await;
         assert_eq!(status, 202, "{body}");
     }
     // The lease goes to b before b starts: b reaps from its first round, a no longer does.
@@ -210,7 +214,6 @@ async fn a_reaper_within_its_grace_claims_nothing_from_a_node_that_looks_dead() 
         .query_async(&mut conn)
         .await
         .expect("SET");
-    // a's entries pending and idle long enough to be claimed, were a dead.
     until("a's pending entries to idle 3 s", Duration::from_secs(20), || {
         let mut conn = conn.clone();
         async move {
@@ -224,25 +227,86 @@ async fn a_reaper_within_its_grace_claims_nothing_from_a_node_that_looks_dead() 
                 .query_async(&mut conn)
                 .await
                 .expect("XPENDING");
-            (!p.ids.is_empty() && p.ids.iter().all(|e| e.last_delivered_ms > 3_100)).then_some(())
+            (p.ids.len() == 4 && p.ids.iter().all(|e| e.last_delivered_ms > 3_100)).then_some(())
         }
     })
     .await;
-    let b = node(&redis, &data, "b", &ttl).await;
-    // For 5 s (inside b's 7 s grace) a looks dead to everyone: its heartbeat key is deleted
-    // every 50 ms, faster than a writes it again. Without the grace, b's reaper (every 2 s)
-    // claims a's idle entries in its first rounds.
-    let looks_dead = std::time::Instant::now();
-    while looks_dead.elapsed() < Duration::from_secs(5) {
+    let b = node(redis, data, "b", &LONG_TTL).await;
+    (a, b)
+}
+
+/// Deletes a's heartbeat key every 50 ms (faster than a writes it again): a looks dead to
+/// everyone, while it lives, until `done` gives `Some` (polled every 500 ms) or `limit`.
+async fn a_looks_dead_until<T, F: std::future::Future<Output = Option<T>>>(
+    redis: &RedisServer,
+    limit: Duration,
+    mut done: impl FnMut() -> F,
+) -> Option<T> {
+    let mut conn = redis.conn().await;
+    let start = std::time::Instant::now();
+    let mut polled = start;
+    while start.elapsed() < limit {
         let _: u64 = redis::cmd("DEL").arg("pulse:node:a").query_async(&mut conn).await.expect("DEL");
+        if polled.elapsed() >= Duration::from_millis(500) {
+            polled = std::time::Instant::now();
+            if let Some(v) = done().await {
+                return Some(v);
+            }
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reaper_within_its_grace_claims_nothing_from_a_node_that_looks_dead() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let (a, b) = a_holds_idle_entries_and_b_reaps(&redis, &data).await;
+    // For 5 s, inside b's 7 s grace, a looks dead. Without the grace, b's reaper (every 2 s)
+    // claims a's idle entries in its first rounds.
+    let never = a_looks_dead_until(&redis, Duration::from_secs(5), || async { None::<()> }).await;
+    assert!(never.is_none());
     let view = cluster(&b).await;
     assert_eq!(count(&view["total"]["claimed_entries"]), 0, "nothing claimed within the grace: {view}");
-    assert!(count(&row(&view, "a")["pending_entries"]) > 0, "a still holds its entries: {view}");
+    assert_eq!(count(&row(&view, "a")["pending_entries"]), 4, "a still holds its entries: {view}");
     // a comes back to life: its heartbeat returns and it finishes its own entries.
     assert_eq!(a.rpc("set_paused", &[("paused", "false")]).await, 200);
     let view = quiescent(&b).await;
-    assert_eq!(count(&view["total"]["processed"]), 100);
+    assert_eq!((count(&view["total"]["processed"]), count(&view["total"]["failed"])), (99, 1));
     assert_eq!(count(&view["total"]["claimed_entries"]), 0, "{view}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_only_looked_dead_acks_late_and_its_duplicates_are_exactly_the_events_processed_twice() {
+    let redis = RedisServer::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let (a, b) = a_holds_idle_entries_and_b_reaps(&redis, &data).await;
+    // a looks dead past b's grace: b claims a's 4 entries and processes them.
+    let claimed = a_looks_dead_until(&redis, Duration::from_secs(20), || async {
+        let view = cluster(&b).await;
+        (count(&view["total"]["claimed_entries"]) == 4 && view["pending_entries"] == 0).then_some(view)
+    })
+    .await
+    .expect("b claims a's entries once its grace is over");
+    assert_eq!(count(&claimed["total"]["redelivered"]), 40, "{claimed}");
+    // a was alive all along: resumed, it processes what it held and acknowledges it, late.
+    assert_eq!(a.rpc("set_paused", &[("paused", "false")]).await, 200);
+    let view = until("a's late acks", Duration::from_secs(20), || async {
+        let view = cluster(&b).await;
+        (count(&view["total"]["duplicate_entries"]) == 4).then_some(view)
+    })
+    .await;
+    let total = &view["total"];
+    let twice = each_at_least_once(&data, 100);
+    assert_eq!(twice, 40, "a's 4 entries were processed by a and by b");
+    assert_eq!(
+        count(&total["duplicate_events"]),
+        twice,
+        "the ledger's duplicates are the events processed twice"
+    );
+    let once = (count(&total["processed"]), count(&total["failed"]));
+    assert_eq!(once, (99, 1), "counted once, by the ack that found them pending: {total}");
+    assert_eq!(count(&view["dead_letters"]), 1, "one letter for s-0, however often it failed");
+    assert_eq!(view["balances"], true);
 }
