@@ -92,8 +92,6 @@ pub(crate) struct DeadLetterQueue {
     counters: Arc<Counters>,
     flush: CancellationToken,
     task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
-    source: Arc<str>,
-    ledger: Arc<Ledger>,
 }
 
 /// This node's redb file, or (redis mode) the cluster's queue in Redis.
@@ -125,25 +123,21 @@ impl DeadLetterQueue {
             counters: counters.clone(),
             flush: flush.clone(),
             task: Arc::default(),
-            source: source.into(),
-            ledger: ledger.clone(),
         };
-        let task = tokio::spawn(queue.clone().write(store, rx, flush));
+        let task = tokio::spawn(queue.clone().write(store, source.to_owned(), ledger.clone(), rx, flush));
         *queue.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
         Ok((queue, DeadLetterSink { inbox: tx, counters, ledger }))
     }
 
     /// Redis mode: the cluster's queue (letters arrive with their entries' acks, not through
     /// this handle). Its counts are read now and each [`CLUSTER_REFRESH`] until the flush.
-    pub(crate) async fn cluster(letters: ClusterLetters, source: &str, ledger: Arc<Ledger>) -> Self {
+    pub(crate) async fn cluster(letters: ClusterLetters) -> Self {
         let flush = CancellationToken::new();
         let queue = Self {
             store: Store::Cluster(letters),
             counters: Arc::default(),
             flush: flush.clone(),
             task: Arc::default(),
-            source: source.into(),
-            ledger,
         };
         queue.refresh().await;
         let task = tokio::spawn({
@@ -162,10 +156,13 @@ impl DeadLetterQueue {
         queue
     }
 
-    /// The writing task: takes everything queued, writes it in one commit, counts it.
+    /// The writing task: takes everything queued, writes it in one commit, counts it (in
+    /// `ledger`, as failed); letters say they came from `source`.
     async fn write(
         self,
         store: DeadLetters,
+        source: String,
+        ledger: Arc<Ledger>,
         mut inbox: mpsc::Receiver<Vec<Failed>>,
         flush: CancellationToken,
     ) {
@@ -184,7 +181,8 @@ impl DeadLetterQueue {
                 }
             }
             let n = failed.len() as u64;
-            let letters: Vec<DeadLetter> = failed.iter().map(|f| self.letter(f)).collect();
+            let letters: Vec<DeadLetter> =
+                failed.iter().map(|f| DeadLetter::of_failed(&f.data, &f.failures, &source)).collect();
             match writer.send(letters).await {
                 Ok(appended) => {
                     self.counters.written.fetch_add(appended.ids.len() as u64, Ordering::Relaxed);
@@ -196,21 +194,10 @@ impl DeadLetterQueue {
                 }
             }
             // Committed (or given up on, and counted so): only now are they failed.
-            settle(&self.ledger, &failed);
+            settle(&ledger, &failed);
         }
         drop(writer);
         let _ = writer_task.await;
-    }
-
-    fn letter(&self, f: &Failed) -> DeadLetter {
-        let mut letter = match DeadLetter::from_typed(&f.data) {
-            Ok(l) => l,
-            Err(_) => DeadLetter::new(serde_json::Value::String(format!("{:?}", f.data))),
-        };
-        for (kind, reason) in &f.failures {
-            letter = letter.failed(kind.clone(), reason.clone());
-        }
-        letter.with_source(self.source.to_string())
     }
 
     /// Re-reads the stored and evicted counts after a change.

@@ -81,7 +81,7 @@ pub async fn run(
         Some(bus) => {
             let acker = RedisAcker::new(bus, ledger.clone(), &config.topic, config.dlq_capacity as u64);
             let letters = ClusterLetters::new(bus);
-            let queue = DeadLetterQueue::cluster(letters, &config.topic, ledger.clone()).await;
+            let queue = DeadLetterQueue::cluster(letters).await;
             let acknowledger = acknowledger.then(Arc::new(acker));
             let acknowledger = match &bus.config().record_acks {
                 Some(path) => acknowledger.then(Arc::new(AckRecorder::open(path)?)),

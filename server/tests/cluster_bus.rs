@@ -54,16 +54,8 @@ async fn past_the_backlog_bound_ingest_answers_503_with_retry_after() {
     assert_eq!(count(&view["total"]["published"]), 80, "the refused batch was not added");
     assert!(count(&view["in_flight"]) <= 100);
     // The page's publish button is refused the same way, and says so (it waits for Redis).
-    let refused: app::error::AppError = {
-        let res = reqwest::Client::new()
-            .post(format!("{}/rpc/publish_sample", a.base))
-            .form(&[("count", "50")])
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(res.status(), 503);
-        postcard::from_bytes(&res.bytes().await.expect("body")).expect("an AppError")
-    };
+    let (status, refused) = a.refused("publish_sample", &[("count", "50")]).await;
+    assert_eq!(status, 503);
     assert!(refused.to_string().contains("backlog"), "{refused}");
     assert_eq!(count(&cluster(&a).await["total"]["published"]), 80, "nothing of it was added");
     // The node last saw a full backlog; once it drained, the same batch is taken again (the

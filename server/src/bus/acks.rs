@@ -175,15 +175,9 @@ impl RedisAcker {
         Self { tracker, source: source.to_owned() }
     }
 
-    /// The dead letter of a failed message: its payload as JSON, every failure, its source.
+    /// The dead letter of a failed message, encoded as the store's record.
     fn letter<T: Serialize + std::fmt::Debug>(&self, m: &Message<T>) -> Vec<u8> {
-        let letter = DeadLetter::from_typed(&m.data)
-            .unwrap_or_else(|_| DeadLetter::new(serde_json::Value::String(format!("{:?}", m.data))));
-        let letter = m
-            .failures()
-            .into_iter()
-            .fold(letter, |l, (kind, reason)| l.failed(kind, reason))
-            .with_source(self.source.clone());
+        let letter = DeadLetter::of_failed(&m.data, &m.failures(), &self.source);
         encode_letter(&letter, now_ms())
             .unwrap_or_else(|e| format!("{{\"unencodable\":{:?}}}", e.to_string()).into_bytes())
     }

@@ -255,11 +255,9 @@ pub(crate) async fn poison(bus: &RedisBus, entry: &Entry) -> redis::RedisResult<
         .arg(&keys.group)
         .arg(&entry.id)
         .arg(capacity.max(1));
+    let failures = [("poison".to_owned(), why)];
     for reading in &entry.readings {
-        let letter = DeadLetter::from_typed(reading)
-            .unwrap_or_else(|_| DeadLetter::new(serde_json::Value::Null))
-            .failed("poison", why.clone())
-            .with_source(source.clone());
+        let letter = DeadLetter::of_failed(reading, &failures, &source);
         call.arg(encode_letter(&letter, now_ms()).unwrap_or_default());
     }
     let done: u64 = call.invoke_async(&mut bus.conn()).await?;

@@ -37,6 +37,21 @@ impl DeadLetter {
         Ok(Self::new(payload))
     }
 
+    /// The letter of a message that failed for good: its payload (as its debug text if it
+    /// cannot be JSON), every failure as (kind, reason), oldest first, and where it came from.
+    pub fn of_failed<T: Serialize + std::fmt::Debug + ?Sized>(
+        payload: &T,
+        failures: &[(String, String)],
+        source: &str,
+    ) -> Self {
+        let letter =
+            Self::from_typed(payload).unwrap_or_else(|_| Self::new(Value::String(format!("{payload:?}"))));
+        failures
+            .iter()
+            .fold(letter, |l, (kind, reason)| l.failed(kind.clone(), reason.clone()))
+            .with_source(source)
+    }
+
     /// Records one failed attempt now: counts the attempt and keeps the reason.
     pub fn failed(self, kind: impl Into<String>, reason: impl Into<String>) -> Self {
         self.failed_at(kind, reason, now_ms())

@@ -94,20 +94,13 @@ impl TestServer {
         form: &[(&str, &str)],
     ) -> T {
         let (status, body) = self.rpc(endpoint, form).await;
-        if status != 200 {
-            let error: Result<AppError, _> = postcard::from_bytes(&body);
-            panic!("{endpoint} {form:?} answered {status}: {error:?}");
-        }
-        postcard::from_bytes(&body).unwrap_or_else(|e| panic!("{endpoint}: not the expected answer: {e}"))
+        answer(endpoint, form, status, &body)
     }
 
     /// Calls `endpoint`, which must refuse: (status, the error it answered with).
     pub(crate) async fn refused(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, AppError) {
         let (status, body) = self.rpc(endpoint, form).await;
-        assert!(!(200..300).contains(&status), "{endpoint} {form:?} was accepted");
-        let error =
-            postcard::from_bytes(&body).unwrap_or_else(|e| panic!("{endpoint}: not an AppError: {e}"));
-        (status, error)
+        (status, refusal(endpoint, form, status, &body))
     }
 
     /// The page at `path`, as the server renders it.
@@ -145,6 +138,26 @@ impl TestServer {
             .expect("server task")
             .expect("server ran")
     }
+}
+
+/// A server function's postcard answer, which must be a success (200).
+fn answer<T: serde::de::DeserializeOwned>(
+    endpoint: &str,
+    form: &[(&str, &str)],
+    status: u16,
+    body: &[u8],
+) -> T {
+    if status != 200 {
+        let error: Result<AppError, _> = postcard::from_bytes(body);
+        panic!("{endpoint} {form:?} answered {status}: {error:?}");
+    }
+    postcard::from_bytes(body).unwrap_or_else(|e| panic!("{endpoint}: not the expected answer: {e}"))
+}
+
+/// A server function's refusal: not a success, and an `AppError`.
+fn refusal(endpoint: &str, form: &[(&str, &str)], status: u16, body: &[u8]) -> AppError {
+    assert!(!(200..300).contains(&status), "{endpoint} {form:?} was accepted");
+    postcard::from_bytes(body).unwrap_or_else(|e| panic!("{endpoint}: not an AppError: {e}"))
 }
 
 pub(crate) fn reading(sensor: &str, kind: &str, value: f64) -> serde_json::Value {
@@ -211,15 +224,21 @@ impl ServerProcess {
         reqwest::get(format!("{}/api/stats", self.base)).await.expect("stats").json().await.expect("JSON")
     }
 
-    /// Calls server function `endpoint`; returns the status.
-    pub(crate) async fn rpc(&self, endpoint: &str, form: &[(&str, &str)]) -> u16 {
+    /// Calls server function `endpoint`: (status, body bytes).
+    pub(crate) async fn rpc_answer(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, bytes::Bytes) {
         let res = reqwest::Client::new()
             .post(format!("{}/rpc/{endpoint}", self.base))
             .form(form)
             .send()
             .await
             .expect("request");
-        res.status().as_u16()
+        let status = res.status().as_u16();
+        (status, res.bytes().await.expect("body"))
+    }
+
+    /// Calls server function `endpoint`; returns the status.
+    pub(crate) async fn rpc(&self, endpoint: &str, form: &[(&str, &str)]) -> u16 {
+        self.rpc_answer(endpoint, form).await.0
     }
 
     /// Calls server function `endpoint`, which must succeed, and decodes its postcard answer.
@@ -228,19 +247,14 @@ impl ServerProcess {
         endpoint: &str,
         form: &[(&str, &str)],
     ) -> T {
-        let res = reqwest::Client::new()
-            .post(format!("{}/rpc/{endpoint}", self.base))
-            .form(form)
-            .send()
-            .await
-            .expect("request");
-        let status = res.status().as_u16();
-        let body = res.bytes().await.expect("body");
-        if status != 200 {
-            let error: Result<AppError, _> = postcard::from_bytes(&body);
-            panic!("{endpoint} {form:?} answered {status}: {error:?}");
-        }
-        postcard::from_bytes(&body).unwrap_or_else(|e| panic!("{endpoint}: not the expected answer: {e}"))
+        let (status, body) = self.rpc_answer(endpoint, form).await;
+        answer(endpoint, form, status, &body)
+    }
+
+    /// Calls `endpoint`, which must refuse: (status, the error it answered with).
+    pub(crate) async fn refused(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, AppError) {
+        let (status, body) = self.rpc_answer(endpoint, form).await;
+        (status, refusal(endpoint, form, status, &body))
     }
 
     /// Sends SIGTERM (through `kill`, so the tests need no unsafe code).
